@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock'
+import type { Db } from '../store/database'
+import { backoff, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff'
+import { RetryAfterError, UnrecoverableError } from './errors'
+
+export interface Job<P = unknown> {
+  id: number
+  kind: string
+  payload: P
+  /** Tries so far, this one included. */
+  attempts: number
+  maxAttempts: number
+  runAt: number
+}
+
+export interface JobContext {
+  /** Aborted when the engine stops; a handler should give up and let the lease return the job. */
+  signal: AbortSignal
+  /**
+   * Remove the job inside the caller's own transaction, so that the job's writes and its completion commit
+   * together (no repeated effect after a crash). Returns false if the lease was lost.
+   */
+  completeInTransaction(): boolean
+}
+
+export type JobHandler<P = unknown> = (job: Job<P>, ctx: JobContext) => Promise<void>
+
+export interface AddJobOptions {
+  runAt?: number
+  maxAttempts?: number
+  /** A unique key: adding a job whose key exists is a no-op (returns null). */
+  key?: string
+}
+
+export interface QueueOptions {
+  clock: Clock
+  /** How long a claim holds before another worker (or a restarted process) may take the job. */
+  leaseMs?: number
+  /** Global worker limit: jobs running at once. */
+  concurrency?: number
+  random?: () => number
+  /** Job-level retry policy (a handler's own failures; step retries live in the orchestrator). */
+  policy?: BackoffPolicy
+  onDead?: (job: Job, error: string) => void
+  onError?: (error: unknown) => void
+}
+
+interface JobRow {
+  id: number
+  kind: string
+  payload: string
+  attempts: number
+  max_attempts: number
+  run_at: number
+}
+
+/**
+ * A durable job queue in SQLite, after graphile-worker and liteque: a row says everything (status, attempts,
+ * run_at, lease); a claim is one compare-and-swap UPDATE; an expired lease returns the job (crash recovery).
+ * The worker is woken by `wake()` after a commit; the only timer is for the earliest future `run_at`/lease.
+ */
+export class Queue {
+  readonly owner = randomUUID()
+  private readonly handlers = new Map<string, JobHandler>()
+  private readonly leaseMs: number
+  private readonly concurrency: number
+  private readonly random: () => number
+  private readonly policy: BackoffPolicy
+  private readonly inFlight = new Map<number, { promise: Promise<void>; abort: AbortController }>()
+  private running = false
+  private drainScheduled = false
+  private timer: unknown = null
+  private timerAt = Infinity
+
+  private readonly stmt: {
+    insert: import('better-sqlite3').Statement
+    claim: import('better-sqlite3').Statement
+    remove: import('better-sqlite3').Statement
+    reschedule: import('better-sqlite3').Statement
+    dead: import('better-sqlite3').Statement
+    heartbeat: import('better-sqlite3').Statement
+    release: import('better-sqlite3').Statement
+    next: import('better-sqlite3').Statement
+    depth: import('better-sqlite3').Statement
+  }
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: QueueOptions,
+  ) {
+    this.leaseMs = options.leaseMs ?? 60_000
+    this.concurrency = options.concurrency ?? 4
+    this.random = options.random ?? Math.random
+    this.policy = options.policy ?? DEFAULT_BACKOFF
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO jobs (kind, payload, status, max_attempts, run_at, key, created_at, updated_at)
+         VALUES (@kind, @payload, 'queued', @maxAttempts, @runAt, @key, @now, @now)
+         ON CONFLICT (key) DO NOTHING`,
+      ),
+      claim: db.prepare(
+        `UPDATE jobs SET status = 'running', lease_owner = @owner, lease_until = @until,
+           attempts = attempts + 1, updated_at = @now
+         WHERE id = (
+           SELECT id FROM jobs
+           WHERE (status = 'queued' AND run_at <= @now) OR (status = 'running' AND lease_until < @now)
+           ORDER BY run_at, id LIMIT 1)
+         RETURNING id, kind, payload, attempts, max_attempts, run_at`,
+      ),
+      remove: db.prepare(`DELETE FROM jobs WHERE id = ? AND lease_owner = ?`),
+      reschedule: db.prepare(
+        `UPDATE jobs SET status = 'queued', run_at = @runAt, lease_owner = NULL, lease_until = NULL,
+           last_error = @error, updated_at = @now
+         WHERE id = @id AND lease_owner = @owner`,
+      ),
+      dead: db.prepare(
+        `UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_until = NULL, last_error = @error, updated_at = @now
+         WHERE id = @id AND lease_owner = @owner`,
+      ),
+      heartbeat: db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
+      release: db.prepare(
+        `UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, attempts = MAX(0, attempts - 1)
+         WHERE lease_owner = ? AND status = 'running'`,
+      ),
+      next: db.prepare(
+        `SELECT MIN(CASE status WHEN 'queued' THEN run_at ELSE lease_until END) AS at
+         FROM jobs WHERE status IN ('queued', 'running')`,
+      ),
+      depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')`),
+    }
+  }
+
+  register<P>(kind: string, handler: JobHandler<P>): void {
+    this.handlers.set(kind, handler as JobHandler)
+  }
+
+  /**
+   * Add a job. Call inside the transaction that makes it necessary (so the two commit together), then call
+   * `wake()` after the commit. Returns the job id, or null when a job with the same key exists.
+   */
+  add(kind: string, payload: unknown, options: AddJobOptions = {}): number | null {
+    const now = this.options.clock.now()
+    const info = this.stmt.insert.run({
+      kind,
+      payload: JSON.stringify(payload),
+      maxAttempts: options.maxAttempts ?? this.policy.attempts,
+      runAt: options.runAt ?? now,
+      key: options.key ?? null,
+      now,
+    })
+    return info.changes ? Number(info.lastInsertRowid) : null
+  }
+
+  /** Jobs waiting or running. */
+  depth(): number {
+    return (this.stmt.depth.get() as { n: number }).n
+  }
+
+  start(): void {
+    this.running = true
+    this.wake()
+  }
+
+  /** Ask the worker to look for ready jobs (coalesced to once per event-loop turn). */
+  wake(): void {
+    if (!this.running || this.drainScheduled) return
+    this.drainScheduled = true
+    setImmediate(() => {
+      this.drainScheduled = false
+      this.drain()
+    })
+  }
+
+  /** Stop claiming; give in-flight jobs `graceMs` to finish, then abort them and release their leases. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.running = false
+    if (this.timer !== null) this.options.clock.clearTimeout(this.timer)
+    this.timer = null
+    const pending = [...this.inFlight.values()]
+    if (pending.length) {
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())
+      await Promise.race([Promise.allSettled(pending.map((p) => p.promise)), grace])
+      for (const p of this.inFlight.values()) p.abort.abort()
+      await Promise.race([
+        Promise.allSettled(pending.map((p) => p.promise)),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ])
+    }
+    this.stmt.release.run(this.owner)
+  }
+
+  private drain(): void {
+    if (!this.running) return
+    while (this.inFlight.size < this.concurrency) {
+      const now = this.options.clock.now()
+      let row: JobRow | undefined
+      try {
+        row = this.stmt.claim.get({ owner: this.owner, until: now + this.leaseMs, now }) as JobRow | undefined
+      } catch (error) {
+        // The store is unavailable (disk full, locked): try again shortly rather than spinning.
+        this.options.onError?.(error)
+        this.schedule(now + 1000)
+        return
+      }
+      if (!row) break
+      this.execute(row)
+    }
+    this.scheduleNext()
+  }
+
+  private scheduleNext(): void {
+    if (!this.running) return
+    const { at } = this.stmt.next.get() as { at: number | null }
+    if (at !== null) this.schedule(at)
+  }
+
+  private schedule(at: number): void {
+    if (this.timer !== null && this.timerAt <= at) return
+    if (this.timer !== null) this.options.clock.clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = this.options.clock.setTimeout(
+      () => {
+        this.timer = null
+        this.timerAt = Infinity
+        this.wake()
+      },
+      Math.max(0, at - this.options.clock.now()),
+    )
+  }
+
+  private execute(row: JobRow): void {
+    const job: Job = {
+      id: row.id,
+      kind: row.kind,
+      payload: JSON.parse(row.payload),
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+      runAt: row.run_at,
+    }
+    const abort = new AbortController()
+    let completed = false
+    const ctx: JobContext = {
+      signal: abort.signal,
+      completeInTransaction: () => {
+        completed = this.stmt.remove.run(job.id, this.owner).changes === 1
+        return completed
+      },
+    }
+    const heartbeat = setInterval(
+      () => {
+        try {
+          this.stmt.heartbeat.run(this.options.clock.now() + this.leaseMs, job.id, this.owner)
+        } catch (error) {
+          this.options.onError?.(error)
+        }
+      },
+      Math.max(1000, this.leaseMs / 3),
+    )
+    heartbeat.unref()
+    const handler = this.handlers.get(job.kind)
+    const promise = (async () => {
+      try {
+        if (!handler) throw new UnrecoverableError(`no handler for job kind ${job.kind}`)
+        await handler(job, ctx)
+        if (!completed) this.stmt.remove.run(job.id, this.owner)
+      } catch (error) {
+        if (abort.signal.aborted) return // stopping: the lease is released, the job runs again after restart
+        this.fail(job, error)
+      }
+    })().finally(() => {
+      clearInterval(heartbeat)
+      this.inFlight.delete(job.id)
+      this.wake()
+    })
+    this.inFlight.set(job.id, { promise, abort })
+  }
+
+  private fail(job: Job, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error)
+    const now = this.options.clock.now()
+    try {
+      if (error instanceof UnrecoverableError || job.attempts >= job.maxAttempts) {
+        this.stmt.dead.run({ id: job.id, owner: this.owner, error: message, now })
+        this.options.onDead?.(job, message)
+        return
+      }
+      const retryAfter = error instanceof RetryAfterError ? error.delayMs : 0
+      const delay = backoff(job.attempts, this.policy, this.random, retryAfter)
+      this.stmt.reschedule.run({ id: job.id, owner: this.owner, runAt: now + delay, error: message, now })
+    } catch (storeError) {
+      // Could not record the failure: the lease will expire and the job runs again.
+      this.options.onError?.(storeError)
+    }
+  }
+}
