@@ -1,0 +1,210 @@
+import { mkdirSync } from 'node:fs'
+import type { LookupFunction } from 'node:net'
+import { join } from 'node:path'
+import {
+  ApiError,
+  OPERATION_NAMES,
+  parseInput,
+  type OperationHandlers,
+  type OperationName,
+  type OperationResult,
+} from '../shared/contract'
+import { ChangeBus } from './changes'
+import { systemClock, type Clock } from './clock'
+import { EventStore } from './events/event-store'
+import { listPresets } from './providers'
+import { Queue } from './queue/queue'
+import { Receiver, type ReceiverLimits, type ReceiverObservation } from './receiver/receiver'
+import { KeyFileCipher, type SecretCipher } from './secrets/cipher'
+import { sendSample } from './sources/send-sample'
+import { SourceStore } from './sources/source-store'
+import { ActionLog } from './store/actions'
+import { openDatabase, type Db } from './store/database'
+import { Settings } from './store/settings'
+
+export type Log = (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
+
+export interface EngineConfig {
+  /** Holds switchboard.db and, when no cipher is given, secret.key. */
+  dataDir: string
+  receiver?: { port?: number; host?: string; limits?: Partial<ReceiverLimits> }
+  tunnel?: {
+    mode: 'tunnel' | 'external' | 'off'
+    host?: string
+    subdomain?: string
+    externalUrl?: string
+    /** DNS override for the tunnel's HTTP clients (tests map relay names to 127.0.0.1). */
+    lookup?: LookupFunction
+    probeIntervalMs?: number
+    probeTimeoutMs?: number
+  }
+  clock?: Clock
+  random?: () => number
+  /** Encrypts secrets at rest; defaults to a key file (mode 0600) in the data folder. */
+  cipher?: SecretCipher
+  /** Outgoing HTTP for workflow steps. */
+  fetch?: typeof fetch
+  /** Inbound events with a Switchboard-Hop above this are stored as blocked and trigger nothing. */
+  hopLimit?: number
+  /** Global worker limit: jobs running at once. */
+  workers?: number
+  /** better-sqlite3 addon to load (the desktop app's Electron-ABI build). */
+  nativeBinding?: string
+  migrationsDir?: string
+  version?: string
+  log?: Log
+}
+
+export interface Engine {
+  /** One handler per contract operation, given parsed input. */
+  readonly operations: OperationHandlers
+  /** Parse raw input with the operation's schema, then handle it: what the control API and IPC both call. */
+  call<K extends OperationName>(name: K, rawInput: unknown): Promise<OperationResult<K>>
+  readonly changes: ChangeBus
+  readonly db: Db
+  readonly clock: Clock
+  start(): Promise<{ receiverUrl: string }>
+  /** Stop in order: intake first, then workers and the tunnel, the store last. */
+  stop(): Promise<void>
+  receiverUrl(): string
+}
+
+/** The composition root: builds every part and hands each its dependencies. It only wires. */
+export function createEngine(config: EngineConfig): Engine {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const clock = config.clock ?? systemClock
+  const random = config.random ?? Math.random
+  const log: Log = config.log ?? (() => {})
+  const hopLimit = config.hopLimit ?? 5
+  const workers = config.workers ?? 8
+  const db = openDatabase({
+    file: join(config.dataDir, 'switchboard.db'),
+    migrationsDir: config.migrationsDir,
+    nativeBinding: config.nativeBinding,
+  })
+  const cipher = config.cipher ?? new KeyFileCipher(join(config.dataDir, 'secret.key'))
+  const changes = new ChangeBus()
+  const settings = new Settings(db)
+  const actions = new ActionLog(db)
+  const startedAt = clock.now()
+  const receiverHost = config.receiver?.host ?? '127.0.0.1'
+  let receiverPort = config.receiver?.port ?? 7770
+  let intakePaused = settings.get('intake.paused') === 'true'
+
+  const receiverBase = () => `http://${receiverHost.includes(':') ? `[${receiverHost}]` : receiverHost}:${receiverPort}`
+  const publicBase = (): string | null =>
+    config.tunnel?.mode === 'external' && config.tunnel.externalUrl ? config.tunnel.externalUrl : null
+
+  const sources = new SourceStore(db, cipher, clock, changes, { receiverBase, publicBase })
+  const events = new EventStore(db)
+  const queue = new Queue(db, {
+    clock,
+    random,
+    concurrency: workers,
+    onError: (error) => log('error', 'queue', { error: String(error) }),
+    onDead: (job, error) => log('warn', `job ${job.id} (${job.kind}) dead-lettered`, { error }),
+  })
+  const observers: Array<(o: ReceiverObservation) => void> = []
+  const receiver = new Receiver({
+    db,
+    sources,
+    events,
+    queue,
+    clock,
+    changes,
+    hopLimit,
+    isPaused: () => intakePaused,
+    observe: (o) => observers.forEach((fn) => fn(o)),
+    limits: config.receiver?.limits,
+    log,
+  })
+
+  const notBuilt = (what: string) => () => {
+    throw new ApiError('unavailable', `${what} is not available in this build`)
+  }
+
+  const core: Partial<OperationHandlers> = {
+    'health.get': () => ({
+      ok: true,
+      version: config.version ?? '0.1.0',
+      uptimeMs: clock.now() - startedAt,
+      intakePaused,
+    }),
+    'providers.list': () => ({ items: listPresets() }),
+    'sources.list': () => ({ items: sources.list() }),
+    'sources.create': (input) => sources.create(input),
+    'sources.get': ({ id }) => sources.get(id),
+    'sources.update': (input) => sources.update(input),
+    'sources.delete': ({ id }) => {
+      sources.delete(id)
+      return { deleted: true as const }
+    },
+    'sources.rotateSecret': ({ id, secret, graceSeconds }) => {
+      const result = sources.rotateSecret(id, secret, graceSeconds)
+      changes.emit({
+        type: 'action',
+        action: actions.record('rotate-secret', id, { graceSeconds }, clock.now()),
+      })
+      return result
+    },
+    'sources.sendTest': async ({ id }) => {
+      const source = sources.runtime(id)
+      if (!source) throw new ApiError('not_found', `no source ${id}`)
+      const result = await sendSample(receiverBase(), source)
+      changes.emit({
+        type: 'action',
+        action: actions.record('test-event', id, { status: result.status, eventId: result.eventId }, clock.now()),
+      })
+      return result
+    },
+    'events.list': (input) => events.list(input),
+    'events.get': ({ id }) => ({ ...events.detail(id), runs: [] }),
+    'events.body': ({ id }) => {
+      const { contentType, body, truncated } = events.body(id)
+      return { contentType, base64: body.toString('base64'), truncated }
+    },
+    'actions.list': ({ before, limit }) => actions.list(limit, before),
+    'intake.get': () => ({ paused: intakePaused }),
+    'intake.set': ({ paused }) => {
+      intakePaused = paused
+      settings.set('intake.paused', String(paused))
+      changes.emit({ type: 'intake', paused })
+      return { paused }
+    },
+  }
+
+  const operations = Object.fromEntries(
+    OPERATION_NAMES.map((name) => [name, core[name] ?? notBuilt(name)]),
+  ) as unknown as OperationHandlers
+
+  let started = false
+  return {
+    operations,
+    changes,
+    db,
+    clock,
+    async call(name, rawInput) {
+      const input = parseInput(name, rawInput)
+      const handler = operations[name] as (input: unknown) => unknown
+      return (await handler(input)) as OperationResult<typeof name>
+    },
+    async start() {
+      const address = await receiver.listen(receiverPort, receiverHost)
+      receiverPort = address.port
+      sources.invalidate()
+      queue.start()
+      started = true
+      log('info', `receiver listening on ${receiverBase()}`)
+      return { receiverUrl: receiverBase() }
+    },
+    async stop() {
+      if (started) {
+        await receiver.close()
+        await queue.stop()
+      }
+      started = false
+      db.close()
+    },
+    receiverUrl: receiverBase,
+  }
+}

@@ -1,0 +1,276 @@
+import type { z } from 'zod'
+import { ApiError, type eventFilterSchema } from '../../shared/contract'
+import type { EventDetail, EventStatus, EventSummary, Page, ProviderId, Verification } from '../../shared/domain'
+import type { Db } from '../store/database'
+
+/** A row as the receiver writes it. */
+export interface NewEvent {
+  id: string
+  sourceId: string
+  provider: string | null
+  receivedAt: number
+  method: string
+  path: string
+  query: string
+  headers: Record<string, string>
+  contentType: string | null
+  body: Buffer
+  bodySize: number
+  bodyTruncated: boolean
+  dedupId: string
+  duplicateOf: string | null
+  type: string | null
+  status: EventStatus
+  verification: Verification
+  reason: string | null
+  hop: number
+  summary: string
+}
+
+interface EventRow {
+  seq: number
+  id: string
+  source_id: string
+  provider: string | null
+  received_at: number
+  method: string
+  path: string
+  query: string
+  headers: string
+  content_type: string | null
+  body?: Buffer
+  body_size: number
+  body_truncated: number
+  dedup_id: string
+  duplicate_of: string | null
+  type: string | null
+  status: EventStatus
+  verification: Verification
+  reason: string | null
+  hop: number
+  summary: string
+}
+
+/** The stored event with everything a workflow sees. */
+export interface LoadedEvent {
+  summary: EventSummary
+  headers: Record<string, string>
+  body: Buffer
+  /** The body parsed as JSON (or form fields) when it is, else undefined. */
+  json: unknown
+  query: string
+  path: string
+}
+
+type EventFilter = z.output<typeof eventFilterSchema>
+
+const SUMMARY_COLUMNS = `seq, id, source_id, provider, received_at, method, path, query, headers, content_type,
+  body_size, body_truncated, dedup_id, duplicate_of, type, status, verification, reason, hop, summary`
+
+/** Counts runs per event; the orchestrator provides it (the runs table is its own). */
+export type RunCounter = (eventIds: string[]) => Map<string, number>
+
+/**
+ * Reads and writes the events table. Writes happen only inside the receiver's group commit; reads serve the
+ * control API and the orchestrator.
+ */
+export class EventStore {
+  private readonly stmt
+  private runCounter: RunCounter = () => new Map()
+  private readonly hasFts: boolean
+
+  constructor(private readonly db: Db) {
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO events (id, source_id, provider, received_at, method, path, query, headers, content_type, body,
+           body_size, body_truncated, dedup_id, duplicate_of, type, status, verification, reason, hop, summary)
+         VALUES (@id, @sourceId, @provider, @receivedAt, @method, @path, @query, @headers, @contentType, @body,
+           @bodySize, @bodyTruncated, @dedupId, @duplicateOf, @type, @status, @verification, @reason, @hop, @summary)`,
+      ),
+      claimDedup: db.prepare(
+        `INSERT INTO dedup_keys (source_id, dedup_id, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      dedupOwner: db.prepare(`SELECT event_id FROM dedup_keys WHERE source_id = ? AND dedup_id = ?`),
+      get: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE id = ?`),
+      getFull: db.prepare(`SELECT ${SUMMARY_COLUMNS}, body FROM events WHERE id = ?`),
+    }
+    this.hasFts = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'events_fts'`).get() !== undefined
+  }
+
+  setRunCounter(counter: RunCounter): void {
+    this.runCounter = counter
+  }
+
+  /**
+   * Insert inside the caller's transaction. For an accepted event, claims its dedup key first: when the key is
+   * taken the event is stored as a duplicate of the owner. Returns the final status and the owner id.
+   */
+  insert(event: NewEvent): { status: EventStatus; duplicateOf: string | null } {
+    let { status, duplicateOf } = event
+    if (status === 'accepted') {
+      if (this.stmt.claimDedup.run(event.sourceId, event.dedupId, event.id).changes === 0) {
+        status = 'duplicate'
+        duplicateOf = (this.stmt.dedupOwner.get(event.sourceId, event.dedupId) as { event_id: string }).event_id
+      }
+    }
+    this.stmt.insert.run({
+      ...event,
+      status,
+      duplicateOf,
+      headers: JSON.stringify(event.headers),
+      bodyTruncated: event.bodyTruncated ? 1 : 0,
+    })
+    return { status, duplicateOf }
+  }
+
+  list(filter: EventFilter & { before?: string; limit: number }): Page<EventSummary> {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (filter.before) {
+      where.push('seq < ?')
+      params.push(Number(filter.before))
+    }
+    if (filter.source) {
+      where.push('source_id = ?')
+      params.push(filter.source)
+    }
+    if (filter.status) {
+      where.push('status = ?')
+      params.push(filter.status)
+    }
+    if (filter.type) {
+      if (filter.type.includes('*')) {
+        where.push(`type GLOB ?`)
+        params.push(filter.type)
+      } else {
+        where.push('type = ?')
+        params.push(filter.type)
+      }
+    }
+    if (filter.q) {
+      if (this.hasFts) {
+        where.push(`seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)`)
+        params.push(ftsQuery(filter.q))
+      } else {
+        where.push(`(instr(CAST(body AS TEXT), ?) > 0 OR instr(headers, ?) > 0)`)
+        params.push(filter.q, filter.q)
+      }
+    }
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY seq DESC LIMIT ?`
+    const rows = this.db.prepare(sql).all(...params, filter.limit + 1) as EventRow[]
+    const page = rows.slice(0, filter.limit)
+    const counts = this.runCounter(page.map((r) => r.id))
+    return {
+      items: page.map((r) => toSummary(r, counts.get(r.id) ?? 0)),
+      nextCursor: rows.length > filter.limit ? String(page[page.length - 1]!.seq) : null,
+    }
+  }
+
+  summary(id: string): EventSummary | null {
+    const row = this.stmt.get.get(id) as EventRow | undefined
+    return row ? toSummary(row, this.runCounter([id]).get(id) ?? 0) : null
+  }
+
+  /** The event with its body and parsed JSON, or null. */
+  load(id: string): LoadedEvent | null {
+    const row = this.stmt.getFull.get(id) as EventRow | undefined
+    if (!row) return null
+    const body = row.body!
+    return {
+      summary: toSummary(row, this.runCounter([id]).get(id) ?? 0),
+      headers: JSON.parse(row.headers),
+      body,
+      json: parseBody(row.content_type, body),
+      query: row.query,
+      path: row.path,
+    }
+  }
+
+  detail(id: string): Omit<EventDetail, 'runs'> {
+    const row = this.stmt.getFull.get(id) as EventRow | undefined
+    if (!row) throw new ApiError('not_found', `no event ${id}`)
+    const body = row.body!
+    return {
+      ...toSummary(row, this.runCounter([id]).get(id) ?? 0),
+      query: row.query,
+      headers: JSON.parse(row.headers),
+      bodyTruncated: row.body_truncated === 1,
+      bodyText: decodeText(body),
+    }
+  }
+
+  body(id: string): { contentType: string | null; body: Buffer; truncated: boolean } {
+    const row = this.db.prepare(`SELECT content_type, body, body_truncated FROM events WHERE id = ?`).get(id) as
+      | { content_type: string | null; body: Buffer; body_truncated: number }
+      | undefined
+    if (!row) throw new ApiError('not_found', `no event ${id}`)
+    return { contentType: row.content_type, body: row.body, truncated: row.body_truncated === 1 }
+  }
+}
+
+function toSummary(r: EventRow, runCount: number): EventSummary {
+  return {
+    id: r.id,
+    sourceId: r.source_id,
+    provider: r.provider as ProviderId | null,
+    receivedAt: r.received_at,
+    method: r.method,
+    path: r.path,
+    type: r.type,
+    status: r.status,
+    verification: r.verification,
+    reason: r.reason,
+    dedupId: r.dedup_id,
+    duplicateOf: r.duplicate_of,
+    hop: r.hop,
+    contentType: r.content_type,
+    bodySize: r.body_size,
+    summary: r.summary,
+    runCount,
+  }
+}
+
+/** Quote each word so user input cannot inject FTS5 syntax; words are ANDed. */
+function ftsQuery(q: string): string {
+  return q
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => `"${w.replace(/"/g, '""')}"`)
+    .join(' ')
+}
+
+/** Body as text when it is valid UTF-8 without control bytes, else null (binary). */
+export function decodeText(body: Buffer): string | null {
+  if (body.length === 0) return ''
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(body)
+  if (text.includes('\uFFFD') || /[\x00-\x08\x0E-\x1F]/.test(text)) return null
+  return text
+}
+
+/** Parse JSON bodies, and form bodies into an object of fields; undefined otherwise. */
+export function parseBody(contentType: string | null, body: Buffer): unknown {
+  const type = (contentType ?? '').toLowerCase()
+  if (body.length === 0) return undefined
+  if (type.includes('json') || (!type && (body[0] === 0x7b || body[0] === 0x5b))) {
+    try {
+      return JSON.parse(body.toString('utf8'))
+    } catch {
+      return undefined
+    }
+  }
+  if (type.startsWith('application/x-www-form-urlencoded')) {
+    const fields: Record<string, string> = {}
+    for (const [k, v] of new URLSearchParams(body.toString('utf8'))) fields[k] = v
+    // Slack and others wrap JSON in a `payload` field.
+    if (typeof fields.payload === 'string') {
+      try {
+        return JSON.parse(fields.payload)
+      } catch {
+        return fields
+      }
+    }
+    return fields
+  }
+  return undefined
+}

@@ -1,0 +1,523 @@
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { EventStatus, EventSummary, Verification } from '../../shared/domain'
+import type { ChangeBus } from '../changes'
+import type { Clock } from '../clock'
+import { parseBody, type EventStore, type NewEvent } from '../events/event-store'
+import { newId } from '../ids'
+import type { HandshakeAnswer, InboundRequest } from '../providers/types'
+import type { Queue } from '../queue/queue'
+import type { RuntimeSource, SourceStore } from '../sources/source-store'
+import type { Db } from '../store/database'
+import { GroupCommit } from './group-commit'
+import { RateLimiter } from './rate-limit'
+import { summarize } from './summary'
+
+export interface ReceiverLimits {
+  /** Time a client has to send its headers. */
+  headersTimeoutMs: number
+  /** Time a client has to send its whole request. */
+  requestTimeoutMs: number
+  /** Idle keep-alive sockets are closed after this. */
+  keepAliveTimeoutMs: number
+  maxConnections: number
+  /** Rejected requests recorded per source per second (beyond that they are answered but not stored). */
+  rejectedPerSecond: number
+  rejectedBurst: number
+  /** Bytes of a rejected request's body kept for the feed. */
+  rejectedBodyPrefix: number
+  /** Rejected requests kept per source; older ones are pruned as new ones arrive. */
+  rejectedKeepPerSource: number
+}
+
+export const DEFAULT_LIMITS: ReceiverLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 2048,
+  rejectedPerSecond: 5,
+  rejectedBurst: 20,
+  rejectedBodyPrefix: 4096,
+  rejectedKeepPerSource: 1000,
+}
+
+/** One request's outcome, for metrics. */
+export interface ReceiverObservation {
+  sourceId: string | null
+  type: string | null
+  status: EventStatus | 'unknown-source' | 'too-large' | 'rate-limited' | 'bad-method' | 'unsupported' | 'error'
+  httpStatus: number
+  latencyMs: number
+}
+
+export interface ReceiverDeps {
+  db: Db
+  sources: SourceStore
+  events: EventStore
+  queue: Queue
+  clock: Clock
+  changes: ChangeBus
+  hopLimit: number
+  isPaused(): boolean
+  answerProbe?: (nonce: string) => boolean
+  observe?: (o: ReceiverObservation) => void
+  limits?: Partial<ReceiverLimits>
+  log?: (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
+}
+
+interface Write {
+  event: NewEvent
+  adoptSecret?: string
+  notice?: string
+}
+
+interface WriteResult {
+  status: EventStatus
+  duplicateOf: string | null
+}
+
+const HOOKS = '/hooks/'
+const PROBE = '.probe'
+
+/**
+ * The public receiver: the only port the tunnel forwards. `ANY /hooks/:sourceId[/...]`; nothing else is served.
+ * Every 2xx is sent after the event's transaction has committed (group commit).
+ */
+export class Receiver {
+  private server: Server | null = null
+  private readonly limits: ReceiverLimits
+  private readonly rateLimiter = new RateLimiter()
+  private readonly rejectLimiter = new RateLimiter()
+  private readonly commits: GroupCommit<Write, WriteResult>
+  private readonly pruneRejected
+  private readonly lastTouched = new Map<string, number>()
+  private rejectedSincePrune = 0
+  private inFlight = 0
+  private drained: (() => void) | null = null
+
+  constructor(private readonly deps: ReceiverDeps) {
+    this.limits = { ...DEFAULT_LIMITS, ...deps.limits }
+    this.pruneRejected = deps.db.prepare(
+      `DELETE FROM events WHERE source_id = @source AND status = 'rejected' AND seq < (
+         SELECT seq FROM events WHERE source_id = @source AND status = 'rejected' ORDER BY seq DESC LIMIT 1 OFFSET @keep)`,
+    )
+    this.commits = new GroupCommit<Write, WriteResult>(
+      deps.db,
+      (write) => this.write(write),
+      (writes, results) => this.afterCommit(writes, results),
+    )
+  }
+
+  /** Start listening; resolves with the bound address (port 0 picks a free port). */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    const server = createServer(
+      {
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+        maxHeaderSize: 32 * 1024,
+      },
+      (req, res) => this.handle(req, res),
+    )
+    server.maxConnections = this.limits.maxConnections
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      else socket.destroy()
+    })
+    this.server = server
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve(server.address() as AddressInfo)
+      })
+    })
+  }
+
+  address(): AddressInfo | null {
+    return (this.server?.address() as AddressInfo | null) ?? null
+  }
+
+  /** Stop accepting, let requests already being read finish and commit, then close. */
+  async close(): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = null
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise((r) => setTimeout(r, this.limits.requestTimeoutMs).unref()),
+      ])
+    }
+    this.commits.flush()
+    server.closeAllConnections()
+    await closed
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now()
+    const rawUrl = req.url ?? '/'
+    const q = rawUrl.indexOf('?')
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
+    const query = q === -1 ? '' : rawUrl.slice(q + 1)
+    const observe = (
+      sourceId: string | null,
+      type: string | null,
+      status: ReceiverObservation['status'],
+      httpStatus: number,
+    ) => this.deps.observe?.({ sourceId, type, status, httpStatus, latencyMs: performance.now() - started })
+
+    if (!path.startsWith(HOOKS)) {
+      observe(null, null, 'unknown-source', 404)
+      return this.refuse(req, res, 404, 'not_found', 'not found')
+    }
+    const rest = path.slice(HOOKS.length)
+    const slash = rest.indexOf('/')
+    const sourceId = decodeSegment(slash === -1 ? rest : rest.slice(0, slash))
+
+    if (sourceId === PROBE) {
+      const nonce = slash === -1 ? '' : rest.slice(slash + 1)
+      if (nonce && this.deps.answerProbe?.(nonce)) {
+        req.resume()
+        res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(nonce)
+        return
+      }
+      return this.refuse(req, res, 404, 'not_found', 'not found')
+    }
+
+    const source = sourceId === null ? null : this.deps.sources.runtime(sourceId)
+    if (!source || !source.enabled) {
+      observe(sourceId, null, 'unknown-source', 404)
+      return this.refuse(req, res, 404, 'not_found', 'unknown source')
+    }
+    const method = req.method ?? 'GET'
+    if (!source.provider.methods.includes(method)) {
+      observe(source.id, null, 'bad-method', 405)
+      return this.refuse(req, res, 405, 'method_not_allowed', `method ${method} not allowed`, {
+        allow: source.provider.methods.join(', '),
+      })
+    }
+    if (this.deps.isPaused()) {
+      return this.refuse(req, res, 503, 'unavailable', 'intake is paused', { 'retry-after': '30' })
+    }
+    const now = this.deps.clock.now()
+    if (source.rateLimit) {
+      const wait = this.rateLimiter.take(source.id, source.rateLimit.perSecond, source.rateLimit.burst, now)
+      if (wait > 0) {
+        observe(source.id, null, 'rate-limited', 429)
+        return this.refuse(req, res, 429, 'rate_limited', 'rate limited', {
+          'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+        })
+      }
+    }
+    const limit = source.maxBodyBytes
+    const declared = req.headers['content-length']
+    if (declared !== undefined && Number(declared) > limit) {
+      observe(source.id, null, 'too-large', 413)
+      return this.refuse(req, res, 413, 'payload_too_large', `body over the ${limit}-byte limit`)
+    }
+
+    this.inFlight++
+    const chunks: Buffer[] = []
+    let size = 0
+    let tooLarge = false
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return
+      size += chunk.length
+      if (size > limit) {
+        tooLarge = true
+        chunks.length = 0
+        observe(source.id, null, 'too-large', 413)
+        this.refuse(req, res, 413, 'payload_too_large', `body over the ${limit}-byte limit`)
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('error', () => this.done())
+    req.on('aborted', () => this.done())
+    req.on('end', () => {
+      if (tooLarge) return this.done()
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+      const inbound: InboundRequest = {
+        method,
+        path,
+        query,
+        headers: flattenHeaders(req),
+        body,
+        receivedAt: now,
+      }
+      this.accept(source, inbound, res, observe).finally(() => this.done())
+    })
+  }
+
+  private done(): void {
+    this.inFlight--
+    if (this.inFlight === 0 && this.drained) {
+      this.drained()
+      this.drained = null
+    }
+  }
+
+  private async accept(
+    source: RuntimeSource,
+    req: InboundRequest,
+    res: ServerResponse,
+    observe: (s: string | null, t: string | null, st: ReceiverObservation['status'], h: number) => void,
+  ): Promise<void> {
+    const { provider, ctx } = source
+    const contentType = req.headers['content-type'] ?? null
+    let json: unknown
+    try {
+      json = parseBody(contentType, req.body)
+    } catch {
+      json = undefined
+    }
+
+    let handshake: HandshakeAnswer | null = null
+    try {
+      handshake = provider.handshake?.(req, ctx, json) ?? null
+    } catch (error) {
+      handshake = { status: 400, body: `handshake failed: ${(error as Error).message}` }
+    }
+    if (handshake) {
+      if (handshake.status >= 200 && handshake.status < 300) {
+        try {
+          await this.commits.submit({
+            event: this.newEvent(source, req, json, contentType, 'handshake', 'unsigned', null),
+            adoptSecret: handshake.adoptSecret,
+            notice: handshake.notice,
+          })
+        } catch (error) {
+          return this.storeFailed(res, error, source.id, observe)
+        }
+      }
+      observe(source.id, null, 'handshake', handshake.status)
+      res.writeHead(handshake.status, { 'cache-control': 'no-store', ...handshake.headers })
+      res.end(handshake.body ?? '')
+      return
+    }
+
+    if (provider.requiresJson && !(contentType ?? '').toLowerCase().includes('json')) {
+      observe(source.id, null, 'unsupported', 415)
+      return this.refuse(null, res, 415, 'unsupported_media_type', `${provider.name} sends JSON; got ${contentType ?? 'none'}`)
+    }
+
+    let verification: Verification = provider.usesSecret ? 'verified' : 'unsigned'
+    let reason: string | null = null
+    let status: EventStatus = 'accepted'
+    let verdict: ReturnType<typeof provider.verify>
+    try {
+      verdict = provider.verify(req, ctx)
+    } catch (error) {
+      verdict = { ok: false, reason: `verification error: ${(error as Error).message}` }
+    }
+    if (!verdict.ok) {
+      verification = 'failed'
+      const type = safe(() => provider.eventType(req, json))
+      observe(source.id, type, 'rejected', 401)
+      this.recordRejected(source, req, json, contentType, verdict.reason)
+      return this.refuse(null, res, 401, 'unauthorized', verdict.reason)
+    }
+
+    const hop = parseHop(req.headers['switchboard-hop'])
+    if (hop > this.deps.hopLimit) {
+      status = 'blocked'
+      reason = `Switchboard-Hop ${hop} is over the limit of ${this.deps.hopLimit} (a workflow loop?)`
+    }
+    const event = this.newEvent(source, req, json, contentType, status, verification, reason)
+    let result: WriteResult
+    try {
+      result = await this.commits.submit({ event })
+    } catch (error) {
+      return this.storeFailed(res, error, source.id, observe)
+    }
+    observe(source.id, event.type, result.status, 200)
+    const answer: Record<string, unknown> = { id: event.id, duplicate: result.status === 'duplicate' }
+    if (result.duplicateOf) answer.duplicateOf = result.duplicateOf
+    if (result.status === 'blocked') answer.blocked = true
+    sendJson(res, 200, answer)
+  }
+
+  private newEvent(
+    source: RuntimeSource,
+    req: InboundRequest,
+    json: unknown,
+    contentType: string | null,
+    status: EventStatus,
+    verification: Verification,
+    reason: string | null,
+  ): NewEvent {
+    const { provider } = source
+    const type = status === 'handshake' ? 'handshake' : safe(() => provider.eventType(req, json))
+    const dedupId = safe(() => provider.dedupId(req, json)) ?? sha256(req.body)
+    return {
+      id: newId('evt', req.receivedAt),
+      sourceId: source.id,
+      provider: provider.id,
+      receivedAt: req.receivedAt,
+      method: req.method,
+      path: req.path,
+      query: req.query,
+      headers: req.headers,
+      contentType,
+      body: req.body,
+      bodySize: req.body.length,
+      bodyTruncated: false,
+      dedupId,
+      duplicateOf: null,
+      type,
+      status,
+      verification,
+      reason,
+      hop: parseHop(req.headers['switchboard-hop']),
+      summary: summarize(json, type),
+    }
+  }
+
+  /** Rejected requests are kept for the feed, bounded in rate, size and count so a flood cannot fill the disk. */
+  private recordRejected(
+    source: RuntimeSource,
+    req: InboundRequest,
+    json: unknown,
+    contentType: string | null,
+    reason: string,
+  ): void {
+    const now = this.deps.clock.now()
+    if (this.rejectLimiter.take(source.id, this.limits.rejectedPerSecond, this.limits.rejectedBurst, now) > 0) return
+    const event = this.newEvent(source, req, json, contentType, 'rejected', 'failed', reason)
+    const prefix = this.limits.rejectedBodyPrefix
+    if (event.body.length > prefix) {
+      event.body = Buffer.from(event.body.subarray(0, prefix))
+      event.bodyTruncated = true
+    }
+    this.commits.submit({ event }).catch((error) => this.deps.log?.('warn', 'could not record a rejected request', { error: String(error) }))
+  }
+
+  /** Runs inside the group-commit transaction. */
+  private write(write: Write): WriteResult {
+    const { event } = write
+    const result = this.deps.events.insert(event)
+    if (result.status === 'accepted') this.deps.queue.add('dispatch', { eventId: event.id })
+    if (write.adoptSecret) this.deps.sources.adoptSecret(event.sourceId, write.adoptSecret)
+    if (write.notice) this.deps.sources.setNotice(event.sourceId, write.notice)
+    if (result.status === 'rejected' && ++this.rejectedSincePrune >= 100) {
+      this.rejectedSincePrune = 0
+      this.pruneRejected.run({ source: event.sourceId, keep: this.limits.rejectedKeepPerSource - 1 })
+    }
+    const last = this.lastTouched.get(event.sourceId) ?? 0
+    if (event.receivedAt - last >= 1000) {
+      this.lastTouched.set(event.sourceId, event.receivedAt)
+      this.deps.sources.touch(event.sourceId, event.receivedAt)
+    }
+    return result
+  }
+
+  private afterCommit(writes: Write[], results: WriteResult[]): void {
+    let wake = false
+    writes.forEach((write, i) => {
+      const result = results[i]!
+      if (result.status === 'accepted') wake = true
+      if (write.adoptSecret || write.notice) this.deps.sources.refresh(write.event.sourceId)
+      this.deps.changes.emit({ type: 'event', event: toSummary(write.event, result) })
+    })
+    if (wake) this.deps.queue.wake()
+  }
+
+  private storeFailed(
+    res: ServerResponse,
+    error: unknown,
+    sourceId: string,
+    observe: (s: string | null, t: string | null, st: ReceiverObservation['status'], h: number) => void,
+  ): void {
+    this.deps.log?.('error', 'store unavailable; answering 503', { error: String(error) })
+    observe(sourceId, null, 'error', 503)
+    this.refuse(null, res, 503, 'unavailable', 'storage unavailable, retry later', { 'retry-after': '5' })
+  }
+
+  /** Answer an error; when the body is not read, close the connection instead of draining an unwanted upload. */
+  private refuse(
+    req: IncomingMessage | null,
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.headersSent) return
+    if (req && !req.complete) headers.connection = 'close'
+    sendJson(res, status, { error: { code, message } }, headers)
+    if (req && !req.complete) res.once('finish', () => req.socket.destroySoon?.())
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  })
+  res.end(text)
+}
+
+function toSummary(event: NewEvent, result: WriteResult): EventSummary {
+  return {
+    id: event.id,
+    sourceId: event.sourceId,
+    provider: event.provider as EventSummary['provider'],
+    receivedAt: event.receivedAt,
+    method: event.method,
+    path: event.path,
+    type: event.type,
+    status: result.status,
+    verification: event.verification,
+    reason: event.reason,
+    dedupId: event.dedupId,
+    duplicateOf: result.duplicateOf,
+    hop: event.hop,
+    contentType: event.contentType,
+    bodySize: event.bodySize,
+    summary: event.summary,
+    runCount: 0,
+  }
+}
+
+function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue
+    out[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return out
+}
+
+/** A missing or unreadable hop header counts as 0. */
+function parseHop(value: string | undefined): number {
+  if (!value) return 0
+  const n = Number.parseInt(value, 10)
+  return Number.isFinite(n) && n > 0 ? n : 0
+}
+
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return null
+  }
+}
+
+function sha256(body: Buffer): string {
+  return 'sha256:' + createHash('sha256').update(body).digest('hex')
+}
+
+function safe<T>(fn: () => T): T | null {
+  try {
+    return fn() ?? null
+  } catch {
+    return null
+  }
+}
