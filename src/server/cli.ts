@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util'
+import { defaultDataDir } from './data-dir'
+import { startHeadless } from './headless'
+
+const USAGE = `Usage: npm run serve -- [--data-dir DIR] [--port 7770] [--api-port 7771] [--host 127.0.0.1]
+                        [--no-tunnel] [--tunnel-host URL] [--subdomain NAME] [--external-url URL]`
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number (0 picks a free one)`)
+  return n
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      'api-port': { type: 'string' },
+      host: { type: 'string' },
+      'no-tunnel': { type: 'boolean' },
+      'tunnel-host': { type: 'string' },
+      subdomain: { type: 'string' },
+      'external-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(USAGE)
+    return
+  }
+  const headless = await startHeadless({
+    engine: {
+      dataDir: values['data-dir'] ?? defaultDataDir(),
+      receiver: { port: port(values.port, 7770, 'port'), host: values.host ?? '127.0.0.1' },
+      tunnel: values['external-url']
+        ? { mode: 'external', externalUrl: values['external-url'] }
+        : values['no-tunnel']
+          ? { mode: 'off' }
+          : { mode: 'tunnel', host: values['tunnel-host'], subdomain: values.subdomain },
+      log: (level, message, data) => {
+        if (level !== 'info') console.error(`[${level}] ${message}`, data ?? '')
+      },
+    },
+    apiPort: port(values['api-port'], 7771, 'api-port'),
+  })
+  console.log(`Switchboard receiver: ${headless.receiverUrl}`)
+  console.log(`Switchboard control API: ${headless.apiUrl}`)
+  console.log(`Open: ${headless.loginUrl}`)
+
+  let signals = 0
+  const shutdown = (signal: string) => {
+    if (++signals > 1) process.exit(1)
+    console.log(`${signal}: stopping (intake first, the store last)…`)
+    headless.stop().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+main().catch((error: Error) => {
+  console.error(`switchboard: ${error.message}`)
+  console.error(USAGE)
+  process.exit(1)
+})
