@@ -1,0 +1,126 @@
+/**
+ * The event open in the inspector: its detail (headers, body, verification, dedup) and the full detail of
+ * each run it started, kept current by event, run and step changes so a retry is watched as it happens.
+ */
+import { createStore } from 'zustand/vanilla'
+import type { ApiClient, Change } from '../../../shared/contract'
+import type { EventDetail, RunDetail, RunSummary, StepRecord } from '../../../shared/domain'
+import { describeError } from '../api/api-errors'
+
+export interface InspectorState {
+  eventId: string | null
+  phase: 'idle' | 'loading' | 'ready' | 'error'
+  error: string | null
+  detail: EventDetail | null
+  /** Run details by run id, in the order the runs started. */
+  runs: RunDetail[]
+  runsError: string | null
+}
+
+function mergeStep(steps: StepRecord[], step: StepRecord): StepRecord[] {
+  const at = steps.findIndex((s) => s.stepId === step.stepId)
+  if (at < 0) return [...steps, step]
+  return steps.map((s, i) => (i === at ? step : s))
+}
+
+export type InspectorStore = ReturnType<typeof createInspectorStore>
+
+export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'runs.get'>) {
+  const store = createStore<InspectorState>(() => ({
+    eventId: null,
+    phase: 'idle',
+    error: null,
+    detail: null,
+    runs: [],
+    runsError: null,
+  }))
+  let generation = 0
+
+  async function fetchRuns(summaries: RunSummary[], mine: number): Promise<void> {
+    const results = await Promise.allSettled(summaries.map((r) => client['runs.get']({ id: r.id })))
+    if (mine !== generation) return
+    const runs: RunDetail[] = []
+    let failure: string | null = null
+    for (const result of results) {
+      if (result.status === 'fulfilled') runs.push(result.value)
+      else failure = describeError(result.reason)
+    }
+    // Live step changes may have landed while we fetched; keep whichever is newer per run.
+    const current = new Map(store.getState().runs.map((r) => [r.id, r]))
+    const merged = runs.map((r) => {
+      const live = current.get(r.id)
+      return live && live.updatedAt > r.updatedAt ? live : r
+    })
+    for (const live of current.values()) if (!merged.some((r) => r.id === live.id)) merged.push(live)
+    merged.sort((a, b) => a.createdAt - b.createdAt)
+    store.setState({ runs: merged, runsError: failure })
+  }
+
+  async function open(eventId: string): Promise<void> {
+    const mine = ++generation
+    store.setState({ eventId, phase: 'loading', error: null, detail: null, runs: [], runsError: null })
+    try {
+      const detail = await client['events.get']({ id: eventId })
+      if (mine !== generation) return
+      store.setState({ detail, phase: 'ready' })
+      await fetchRuns(detail.runs, mine)
+    } catch (error) {
+      if (mine !== generation) return
+      store.setState({ phase: 'error', error: describeError(error) })
+    }
+  }
+
+  function close(): void {
+    generation++
+    store.setState({ eventId: null, phase: 'idle', error: null, detail: null, runs: [], runsError: null })
+  }
+
+  function reload(): Promise<void> {
+    const { eventId } = store.getState()
+    return eventId ? open(eventId) : Promise.resolve()
+  }
+
+  async function refreshRun(runId: string): Promise<void> {
+    const mine = generation
+    try {
+      const run = await client['runs.get']({ id: runId })
+      if (mine !== generation) return
+      const runs = store.getState().runs
+      const at = runs.findIndex((r) => r.id === run.id)
+      store.setState({ runs: at < 0 ? [...runs, run] : runs.map((r, i) => (i === at ? run : r)) })
+    } catch (error) {
+      if (mine !== generation) return
+      store.setState({ runsError: describeError(error) })
+    }
+  }
+
+  function applyChanges(changes: readonly Change[]): void {
+    const state = store.getState()
+    if (!state.eventId || !state.detail) return
+    let { detail, runs } = state
+    const toFetch = new Set<string>()
+    for (const change of changes) {
+      if (change.type === 'event' && change.event.id === state.eventId) {
+        detail = { ...detail, ...change.event }
+      } else if (change.type === 'run' && change.run.eventId === state.eventId) {
+        const run = change.run
+        const at = runs.findIndex((r) => r.id === run.id)
+        if (at < 0) toFetch.add(run.id)
+        else runs = runs.map((r, i) => (i === at ? { ...r, ...run } : r))
+        const known = detail.runs.findIndex((r) => r.id === run.id)
+        detail = {
+          ...detail,
+          runs: known < 0 ? [...detail.runs, run] : detail.runs.map((r, i) => (i === known ? run : r)),
+        }
+      } else if (change.type === 'step') {
+        const at = runs.findIndex((r) => r.id === change.step.runId)
+        if (at >= 0)
+          runs = runs.map((r, i) => (i === at ? { ...r, steps: mergeStep(r.steps, change.step) } : r))
+      }
+    }
+    if (detail !== state.detail || runs !== state.runs) store.setState({ detail, runs })
+    for (const id of toFetch) void refreshRun(id)
+  }
+
+  return { store, open, close, reload, refreshRun, applyChanges }
+}
