@@ -98,26 +98,23 @@ describe('the HTTP transport', () => {
 
   it('maps a non-JSON failure by its status, and a network failure to unavailable', async () => {
     const { fetch } = fakeFetch(() => new Response('nope', { status: 404 }))
-    const error = await createClient(createHttpTransport({ fetch }))
-      ['runs.get']({ id: 'r' })
-      .catch((e) => e)
+    const client = createClient(createHttpTransport({ fetch }))
+    const error = await client['runs.get']({ id: 'r' }).catch((e) => e)
     expect(error).toMatchObject({ code: 'not_found', message: 'nope' })
 
     const failing = (async () => {
       throw new TypeError('Failed to fetch')
     }) as unknown as typeof globalThis.fetch
-    const down = await createClient(createHttpTransport({ fetch: failing }))
-      ['health.get']({})
-      .catch((e) => e)
+    const offline = createClient(createHttpTransport({ fetch: failing }))
+    const down = await offline['health.get']({}).catch((e) => e)
     expect(down).toMatchObject({ code: 'unavailable' })
     expect(down.message).toMatch(/Failed to fetch/)
   })
 
   it('keeps an unknown error code readable by falling back to the status', async () => {
     const { fetch } = fakeFetch(() => json({ error: { code: 'teapot', message: 'short and stout' } }, 409))
-    const error = await createClient(createHttpTransport({ fetch }))
-      ['runs.retry']({ id: 'r' })
-      .catch((e) => e)
+    const client = createClient(createHttpTransport({ fetch }))
+    const error = await client['runs.retry']({ id: 'r' }).catch((e) => e)
     expect(error).toMatchObject({ code: 'conflict', message: 'short and stout' })
   })
 
