@@ -28,6 +28,8 @@ export const none: Provider = {
   sample: () => ({
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify({ type: 'switchboard.test', message: 'Hello from Switchboard', at: Date.now() })),
+    body: Buffer.from(
+      JSON.stringify({ type: 'switchboard.test', message: 'Hello from Switchboard', at: Date.now() }),
+    ),
   }),
 }

@@ -65,6 +65,13 @@ export interface Provider {
   secretRequired: boolean
   /** Options beyond the secret; parsed when a source is created or updated. Errors name the option. */
   options: z.ZodType<Record<string, unknown>>
+  /**
+   * Checks what the options schema alone cannot: a value a preset accepts either as an option or as the secret
+   * (Google channel token, Graph clientState, Pipedrive password, Home Assistant secret path). Called with the
+   * parsed options and whether a secret is (or will be) set, when a source is created or updated. Returns an
+   * error message naming the missing option, or null when the source is complete.
+   */
+  validateSetup?(options: Record<string, unknown>, hasSecret: boolean): string | null
   /** Human descriptions of the options, for the UI. */
   optionDocs: Array<{ name: string; required: boolean; description: string }>
   /** Setup text: what the user pastes where. `{url}` stands for the public URL. */
@@ -75,9 +82,13 @@ export interface Provider {
    */
   handshake?(req: InboundRequest, ctx: SourceContext, json: unknown): HandshakeAnswer | null
   verify(req: InboundRequest, ctx: SourceContext): VerifyResult
-  /** The provider's delivery id (stable across retries) or null, in which case a SHA-256 of the body is used. */
-  dedupId(req: InboundRequest, json: unknown): string | null
-  eventType(req: InboundRequest, json: unknown): string | null
+  /**
+   * The provider's delivery id (stable across retries) or null, in which case a SHA-256 of the body is used.
+   * `options` (the source's validated options) matters to presets configured by options (generic-hmac's idHeader).
+   */
+  dedupId(req: InboundRequest, json: unknown, options?: Record<string, unknown>): string | null
+  /** The event type for triggers and the feed; `options` as for dedupId (generic-hmac's typeHeader). */
+  eventType(req: InboundRequest, json: unknown, options?: Record<string, unknown>): string | null
   /** A correctly signed sample, for "send a test event". */
   sample(ctx: SourceContext): SampleRequest
 }
