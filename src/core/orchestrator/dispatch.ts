@@ -1,0 +1,167 @@
+import type { Change } from '../../shared/contract'
+import type { RunSummary } from '../../shared/domain'
+import { typeMatches, type WorkflowDefinition } from '../../shared/workflow'
+import { newId } from '../ids'
+import { evaluate, truthy } from './expressions'
+import type { RunStore, WaitRow } from './run-store'
+import { JOB_RUN, type Runner } from './runner'
+import type { LoadedEvent, OrchestratorDeps } from './types'
+import type { WorkflowStore } from './workflow-store'
+
+/** A workflow whose trigger matched an event, pinned to the version current at that moment. */
+export interface TriggerMatch {
+  version: number
+  definition: WorkflowDefinition
+}
+
+/** `/hooks/<source>/runs/<runId>` (the run's own callback), with or without a trailing slash. */
+export function callbackRunId(event: LoadedEvent): string | null {
+  const source = encodeURIComponent(event.summary.sourceId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const match = new RegExp(`^/hooks/${source}/runs/([A-Za-z0-9_]+)/?$`).exec(event.path)
+  return match ? match[1]! : null
+}
+
+/** Matches events to workflow triggers (fan-out) and to runs waiting for them (fan-in). */
+export class Dispatcher {
+  constructor(
+    private readonly deps: OrchestratorDeps,
+    private readonly runs: RunStore,
+    private readonly workflows: WorkflowStore,
+    private readonly runner: Runner,
+  ) {}
+
+  private log(message: string, data: object): void {
+    this.deps.log?.('warn', message, data)
+  }
+
+  /** Does the trigger (source, type globs, `when`) match? A failing `when` counts as no match, and is logged. */
+  async triggerMatches(definition: WorkflowDefinition, event: LoadedEvent): Promise<boolean> {
+    if (definition.trigger.source !== event.summary.sourceId) return false
+    if (!typeMatches(definition.trigger.types, event.summary.type)) return false
+    if (!definition.trigger.when) return true
+    try {
+      return truthy(
+        await evaluate(definition.trigger.when, {
+          event: event.json ?? null,
+          headers: event.headers,
+          source: event.summary.sourceId,
+          type: event.summary.type,
+          secrets: this.deps.vault.values(),
+          steps: {},
+          run: null,
+        }),
+      )
+    } catch (error) {
+      this.log(`workflow ${definition.id}: trigger "when" failed`, {
+        eventId: event.summary.id,
+        error: String(error),
+      })
+      return false
+    }
+  }
+
+  /** Enabled workflows whose triggers match the event, by workflow id. */
+  async matchingWorkflows(event: LoadedEvent): Promise<TriggerMatch[]> {
+    const out: TriggerMatch[] = []
+    for (const candidate of this.workflows.enabledFor(event.summary.sourceId)) {
+      if (await this.triggerMatches(candidate.definition, event)) out.push(candidate)
+    }
+    return out
+  }
+
+  /** Waiting runs this event resumes: by the run's callback path, else by type and the JSONata `match`. */
+  async matchingWaits(event: LoadedEvent): Promise<WaitRow[]> {
+    const callbackFor = callbackRunId(event)
+    const out: WaitRow[] = []
+    for (const wait of this.runs.waitsFor(event.summary.sourceId)) {
+      const types = wait.types ? (JSON.parse(wait.types) as string[]) : undefined
+      if (!typeMatches(types, event.summary.type)) continue
+      if (callbackFor !== null) {
+        if (callbackFor === wait.run_id) out.push(wait)
+        continue
+      }
+      if (!wait.match) {
+        out.push(wait)
+        continue
+      }
+      const run = this.runs.get(wait.run_id)
+      if (!run) continue
+      const runEvent = this.deps.loadEvent(run.event_id)
+      const steps: Record<string, unknown> = {}
+      for (const s of this.runs.steps(run.id)) {
+        if (s.status === 'succeeded')
+          steps[s.step_id] = s.output === null ? null : (JSON.parse(s.output) as unknown)
+      }
+      try {
+        const matched = await evaluate(wait.match, {
+          event: event.json ?? null,
+          body: event.json ?? null,
+          headers: event.headers,
+          source: event.summary.sourceId,
+          type: event.summary.type,
+          path: event.path,
+          steps,
+          secrets: this.deps.vault.values(),
+          run: {
+            id: run.id,
+            eventId: run.event_id,
+            workflowId: run.workflow_id,
+            event: runEvent?.json ?? null,
+          },
+        })
+        if (truthy(matched)) out.push(wait)
+      } catch (error) {
+        this.log(`run ${run.id}: waitForEvent "match" failed`, {
+          eventId: event.summary.id,
+          error: String(error),
+        })
+      }
+    }
+    return out
+  }
+
+  /** Create one queued run per matched workflow (inside a transaction). */
+  inStartRuns(event: LoadedEvent, matches: TriggerMatch[], changes: Change[]): RunSummary[] {
+    const now = this.deps.clock.now()
+    const started: RunSummary[] = []
+    for (const match of matches) {
+      const id = newId('run', now)
+      this.runs.insertRun({
+        id,
+        eventId: event.summary.id,
+        sourceId: event.summary.sourceId,
+        workflowId: match.definition.id,
+        version: match.version,
+        name: match.definition.name,
+        hop: event.summary.hop,
+        now,
+        dryRun: false,
+      })
+      this.deps.queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
+      const summary = this.runs.summary(this.runs.get(id)!)
+      changes.push({ type: 'run', run: summary })
+      started.push(summary)
+    }
+    return started
+  }
+
+  /**
+   * The `dispatch` job: start the workflows the event triggers and resume the runs waiting for it, in one
+   * transaction with the job's completion. Events that were not accepted (duplicates, rejected, blocked by the
+   * loop guard) trigger nothing.
+   */
+  async dispatch(eventId: string, complete: () => boolean): Promise<void> {
+    const event = this.deps.loadEvent(eventId)
+    if (!event || event.summary.status !== 'accepted') {
+      this.runner.transact(() => complete())
+      return
+    }
+    const matches = await this.matchingWorkflows(event)
+    const waits = await this.matchingWaits(event)
+    this.runner.transact((changes) => {
+      if (!complete()) throw new Error('the dispatch job lease was lost')
+      this.inStartRuns(event, matches, changes)
+      for (const wait of waits) this.runner.inResume(wait.run_id, wait.step_id, event, changes)
+    })
+  }
+}

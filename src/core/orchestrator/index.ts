@@ -1,0 +1,435 @@
+import { ApiError, type OperationHandlers, type OperationInput } from '../../shared/contract'
+import type { EventSummary, RunDetail, RunSummary } from '../../shared/domain'
+import { validateWorkflow, workflowJsonSchema, type WorkflowDefinition } from '../../shared/workflow'
+import { newId } from '../ids'
+import type { Job, JobContext } from '../queue/queue'
+import { Dispatcher } from './dispatch'
+import { RunStore, type RunRow } from './run-store'
+import {
+  JOB_RUN,
+  JOB_TIMER,
+  nextStep,
+  Runner,
+  type Driver,
+  type RecordedCall,
+  type TimerPayload,
+} from './runner'
+import type { LoadedEvent, OrchestratorDeps } from './types'
+import { WorkflowStore } from './workflow-store'
+
+export type { LoadedEvent, OrchestratorDeps, OrchestratorLog } from './types'
+export { JOB_RUN, JOB_TIMER } from './runner'
+
+/** The job kind the receiver adds (in the same transaction as each accepted event). */
+export const JOB_DISPATCH = 'dispatch'
+
+type OrchestratorOperations = Pick<
+  OperationHandlers,
+  | 'workflows.list'
+  | 'workflows.schema'
+  | 'workflows.create'
+  | 'workflows.get'
+  | 'workflows.put'
+  | 'workflows.setEnabled'
+  | 'workflows.delete'
+  | 'workflows.versions'
+  | 'workflows.test'
+  | 'runs.list'
+  | 'runs.get'
+  | 'runs.retry'
+  | 'runs.retryBulk'
+  | 'runs.resolve'
+  | 'runs.cancel'
+  | 'secrets.list'
+  | 'secrets.put'
+  | 'secrets.delete'
+  | 'notifications.list'
+  | 'events.replay'
+>
+
+export interface Orchestrator {
+  operations: OrchestratorOperations
+  /** Runs started by an event, for the event detail (EventDetail.runs) and runCount. */
+  runsForEvent(eventId: string): RunSummary[]
+  /** Register the job handlers and wake runs left queued by a previous process. Call before `queue.start()`. */
+  start(): void
+  stop(): Promise<void>
+}
+
+const MAX_DRY_STEPS = 1000
+
+function parseWorkflow(raw: unknown): WorkflowDefinition {
+  const result = validateWorkflow(raw)
+  if (!result.ok) {
+    const first = result.issues[0]!
+    throw new ApiError('bad_request', `${first.path || 'workflow'}: ${first.message}`, {
+      issues: result.issues,
+    })
+  }
+  return result.workflow
+}
+
+/**
+ * The orchestrator: workflows (versioned), runs advanced step by step as durable queue jobs, waits that
+ * correlate later events, retries with backoff, dead letters, secrets, notifications. It registers the
+ * `dispatch` job (added by the receiver for every accepted event) and its own `run` and `run-timer` jobs.
+ */
+export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
+  const { db, clock, queue } = deps
+  const workflows = new WorkflowStore(db)
+  const runs = new RunStore(db)
+  const runner = new Runner(deps, runs, workflows)
+  const dispatcher = new Dispatcher(deps, runs, workflows, runner)
+  let started = false
+
+  const requireRun = (id: string): RunRow => {
+    const run = runs.get(id)
+    if (!run) throw new ApiError('not_found', `no run ${id}`)
+    return run
+  }
+
+  const detail = (run: RunRow): RunDetail => ({
+    ...runs.summary(run),
+    steps: runs.stepRecords(run.id),
+    callbackUrl: run.dry_run
+      ? null
+      : runner.callbackUrl(run, workflows.version(run.workflow_id, run.workflow_version)),
+  })
+
+  /** Resume a dead (or cancelled) run from the step that did not finish; inside a transaction. */
+  const inRetry = (run: RunRow, latest: boolean): RunSummary => {
+    if (run.status !== 'dead' && run.status !== 'cancelled') {
+      throw new ApiError(
+        'conflict',
+        `run ${run.id} is ${run.status}; only dead or cancelled runs can be retried`,
+      )
+    }
+    let version = run.workflow_version
+    let name = run.workflow_name
+    if (latest) {
+      const current = workflows.get(run.workflow_id)
+      if (!current)
+        throw new ApiError(
+          'conflict',
+          `workflow ${run.workflow_id} no longer exists; retry on the pinned version`,
+        )
+      version = current.version
+      name = current.name
+    }
+    for (const step of runs.steps(run.id)) {
+      if (step.status !== 'succeeded' && step.status !== 'skipped') runs.resetStep(run.id, step.step_id)
+    }
+    const now = clock.now()
+    const next = runs.update(
+      run,
+      {
+        status: 'queued',
+        error: null,
+        finished_at: null,
+        resolved_at: null,
+        workflow_version: version,
+        workflow_name: name,
+      },
+      now,
+    )
+    queue.add(JOB_RUN, { runId: run.id }, { key: `run:${run.id}` })
+    return runs.summary(next)
+  }
+
+  const dryRun = async (
+    input: OperationInput<'workflows.test'>,
+  ): Promise<{ run: RunDetail; calls: RecordedCall[]; matched: boolean }> => {
+    let definition: WorkflowDefinition
+    let version = 0
+    if (input.definition) {
+      definition = parseWorkflow({ ...input.definition, id: input.id })
+    } else {
+      const stored = workflows.get(input.id)
+      if (!stored) throw new ApiError('not_found', `no workflow ${input.id}`)
+      definition = stored.definition as unknown as WorkflowDefinition
+      version = stored.version
+    }
+    let event: LoadedEvent
+    if (input.eventId) {
+      const loaded = deps.loadEvent(input.eventId)
+      if (!loaded) throw new ApiError('not_found', `no event ${input.eventId}`)
+      event = loaded
+    } else {
+      const json = input.event ?? {}
+      const type =
+        json && typeof json === 'object' && typeof (json as { type?: unknown }).type === 'string'
+          ? (json as { type: string }).type
+          : (definition.trigger.types?.find((t) => !t.includes('*')) ?? null)
+      const body = Buffer.from(JSON.stringify(json))
+      const summary: EventSummary = {
+        id: 'sample',
+        sourceId: definition.trigger.source,
+        provider: null,
+        receivedAt: clock.now(),
+        method: 'POST',
+        path: `/hooks/${definition.trigger.source}`,
+        type,
+        status: 'accepted',
+        verification: 'unsigned',
+        reason: null,
+        dedupId: 'sample',
+        duplicateOf: null,
+        hop: 0,
+        contentType: 'application/json',
+        bodySize: body.length,
+        summary: 'sample event',
+        runCount: 0,
+      }
+      event = { summary, headers: input.headers ?? {}, json, body, query: '', path: summary.path }
+    }
+    const matched = await dispatcher.triggerMatches(definition, event)
+    const calls: RecordedCall[] = []
+    const recorder = (async (url: string | URL | Request, init?: RequestInit) => {
+      const headers = Object.fromEntries(new Headers(init?.headers).entries())
+      const text = typeof init?.body === 'string' ? init.body : null
+      let body: unknown = text
+      if (text && /json/i.test(headers['content-type'] ?? '')) {
+        try {
+          body = JSON.parse(text) as unknown
+        } catch {
+          body = text
+        }
+      }
+      calls.push({ stepId: currentStep, method: init?.method ?? 'GET', url: String(url), headers, body })
+      return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } })
+    }) as typeof fetch
+    let currentStep = ''
+    const runId = newId('run', clock.now())
+    const driver: Driver = {
+      dry: true,
+      fetch: recorder,
+      signal: new AbortController().signal,
+      inComplete: () => undefined,
+      inContinue: () => undefined,
+      inTimer: () => undefined,
+      definition: () => definition,
+      event: () => event,
+    }
+    db.transaction(() =>
+      runs.insertRun({
+        id: runId,
+        eventId: event.summary.id,
+        sourceId: event.summary.sourceId,
+        workflowId: definition.id,
+        version,
+        name: definition.name,
+        hop: event.summary.hop,
+        now: clock.now(),
+        dryRun: true,
+      }),
+    ).immediate()
+    const redact = deps.vault.redactor()
+    // Each advance executes one step; it asks to continue until the run ends.
+    for (let i = 0; i < MAX_DRY_STEPS; i++) {
+      const states = new Map(runs.steps(runId).map((s) => [s.step_id, s]))
+      currentStep = nextStep(definition.steps, states)?.id ?? ''
+      if (!(await runner.advance(runId, driver))) break
+    }
+    return { run: detail(runs.get(runId)!), calls: redact(calls), matched }
+  }
+
+  const operations: OrchestratorOperations = {
+    'workflows.list': () => ({ items: workflows.list() }),
+    'workflows.schema': () => workflowJsonSchema(),
+    'workflows.create': (raw) => {
+      const candidate = { ...raw, id: raw.id ?? newId('wf', clock.now()) }
+      const definition = parseWorkflow(candidate)
+      return runner.transact((list) => {
+        if (workflows.get(definition.id))
+          throw new ApiError('conflict', `workflow ${definition.id} already exists`)
+        const { record } = workflows.save(definition, clock.now())
+        list.push({ type: 'workflow', workflow: record })
+        return record
+      })
+    },
+    'workflows.get': ({ id }) => {
+      const record = workflows.get(id)
+      if (!record) throw new ApiError('not_found', `no workflow ${id}`)
+      return record
+    },
+    'workflows.put': (raw) => {
+      const definition = parseWorkflow(raw)
+      return runner.transact((list) => {
+        const { record, changed } = workflows.save(definition, clock.now())
+        if (changed) list.push({ type: 'workflow', workflow: record })
+        return record
+      })
+    },
+    'workflows.setEnabled': ({ id, enabled }) =>
+      runner.transact((list) => {
+        const record = workflows.setEnabled(id, enabled, clock.now())
+        if (!record) throw new ApiError('not_found', `no workflow ${id}`)
+        list.push({ type: 'workflow', workflow: record })
+        return record
+      }),
+    'workflows.delete': ({ id }) =>
+      runner.transact((list) => {
+        if (!workflows.remove(id)) throw new ApiError('not_found', `no workflow ${id}`)
+        list.push({ type: 'workflow-deleted', id })
+        return { deleted: true as const }
+      }),
+    'workflows.versions': ({ id }) => {
+      if (!workflows.get(id) && workflows.versions(id).length === 0)
+        throw new ApiError('not_found', `no workflow ${id}`)
+      return { items: workflows.versions(id) }
+    },
+    'workflows.test': (input) => dryRun(input),
+
+    'runs.list': ({ before, limit, ...filter }) => runs.list(filter, limit, before),
+    'runs.get': ({ id }) => detail(requireRun(id)),
+    'runs.retry': ({ id, latest }) =>
+      runner.transact((list) => {
+        const run = requireRun(id)
+        const fromStep = run.current_step
+        const summary = inRetry(run, latest ?? false)
+        const action = deps.actions.record(
+          'retry',
+          id,
+          { fromStep, latest: latest ?? false, version: summary.workflowVersion },
+          clock.now(),
+        )
+        list.push({ type: 'run', run: summary }, { type: 'action', action })
+        return summary
+      }),
+    'runs.retryBulk': (input) =>
+      runner.transact((list) => {
+        const latest = input.latest ?? false
+        const ids =
+          'ids' in input
+            ? input.ids
+            : runs.idsMatching({ ...input.filter, status: input.filter.status ?? 'dead' }, 1000)
+        const retried: string[] = []
+        const skipped: Array<{ id: string; reason: string }> = []
+        for (const id of ids) {
+          const run = runs.get(id)
+          if (!run) {
+            skipped.push({ id, reason: 'no such run' })
+            continue
+          }
+          try {
+            const summary = inRetry(run, latest)
+            retried.push(id)
+            list.push({ type: 'run', run: summary })
+          } catch (error) {
+            skipped.push({ id, reason: error instanceof Error ? error.message : String(error) })
+          }
+        }
+        if (retried.length) {
+          const action = deps.actions.record(
+            'bulk-retry',
+            retried.join(','),
+            { ids: retried, latest },
+            clock.now(),
+          )
+          list.push({ type: 'action', action })
+        }
+        return { retried, skipped }
+      }),
+    'runs.resolve': ({ id }) =>
+      runner.transact((list) => {
+        const run = requireRun(id)
+        if (run.status !== 'dead')
+          throw new ApiError('conflict', `run ${id} is ${run.status}; only dead runs can be resolved`)
+        const next = runs.update(run, { resolved_at: clock.now() }, clock.now())
+        const action = deps.actions.record('resolve', id, {}, clock.now())
+        const summary = runs.summary(next)
+        list.push({ type: 'run', run: summary }, { type: 'action', action })
+        return summary
+      }),
+    'runs.cancel': ({ id }) =>
+      runner.transact((list) => {
+        const run = requireRun(id)
+        if (run.status !== 'queued' && run.status !== 'running' && run.status !== 'waiting') {
+          throw new ApiError('conflict', `run ${id} is ${run.status}; it can no longer be cancelled`)
+        }
+        runs.removeWaits(id)
+        const next = runs.update(run, { status: 'cancelled', finished_at: clock.now() }, clock.now())
+        if (run.status === 'running') runner.inReleaseSlot(next)
+        const summary = runs.summary(next)
+        list.push({ type: 'run', run: summary })
+        return summary
+      }),
+
+    'secrets.list': () => ({ items: deps.vault.list() }),
+    'secrets.put': ({ name, value }) => deps.vault.put(name, value),
+    'secrets.delete': ({ name }) => {
+      if (!deps.vault.delete(name)) throw new ApiError('not_found', `no secret ${name}`)
+      return { deleted: true as const }
+    },
+
+    'notifications.list': ({ limit }) => ({
+      items: (
+        db
+          .prepare(
+            `SELECT id, at, title, body, run_id, event_id FROM notifications ORDER BY seq DESC LIMIT ?`,
+          )
+          .all(limit) as Array<{
+          id: string
+          at: number
+          title: string
+          body: string | null
+          run_id: string | null
+          event_id: string | null
+        }>
+      ).map((r) => ({
+        id: r.id,
+        at: r.at,
+        title: r.title,
+        body: r.body,
+        runId: r.run_id,
+        eventId: r.event_id,
+      })),
+    }),
+
+    'events.replay': async ({ id }) => {
+      const event = deps.loadEvent(id)
+      if (!event) throw new ApiError('not_found', `no event ${id}`)
+      if (event.summary.status !== 'accepted' && event.summary.status !== 'duplicate') {
+        throw new ApiError(
+          'conflict',
+          `event ${id} is ${event.summary.status}; only accepted events can be replayed`,
+        )
+      }
+      const matches = await dispatcher.matchingWorkflows(event)
+      return runner.transact((list) => {
+        const started = dispatcher.inStartRuns(event, matches, list)
+        const action = deps.actions.record('replay', id, { runs: started.map((r) => r.id) }, clock.now())
+        list.push({ type: 'action', action })
+        return { runs: started }
+      })
+    },
+  }
+
+  return {
+    operations,
+    runsForEvent: (eventId) => runs.forEvent(eventId).map((r) => runs.summary(r)),
+    start() {
+      if (started) return
+      started = true
+      queue.register<{ eventId: string }>(JOB_DISPATCH, (job: Job<{ eventId: string }>, ctx: JobContext) =>
+        dispatcher.dispatch(job.payload.eventId, () => ctx.completeInTransaction()),
+      )
+      queue.register<{ runId: string }>(JOB_RUN, async (job, ctx) => {
+        await runner.advance(job.payload.runId, runner.jobDriver(ctx))
+      })
+      queue.register<TimerPayload>(JOB_TIMER, async (job, ctx) => runner.handleTimer(job.payload, ctx))
+      // Runs parked by the concurrency limit have no job; give each queued run one (a key makes this idempotent).
+      db.transaction(() => {
+        for (const { id } of db
+          .prepare(`SELECT id FROM runs WHERE status = 'queued' AND dry_run = 0`)
+          .all() as Array<{ id: string }>) {
+          queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
+        }
+      }).immediate()
+      queue.wake()
+    },
+    async stop() {
+      // The queue owns in-flight jobs: stopping it aborts their signals and releases their leases.
+    },
+  }
+}

@@ -1,0 +1,216 @@
+import { Webhook } from 'standardwebhooks'
+import type { HttpStep, WebhookStep } from '../../shared/workflow'
+import { parseDuration } from '../queue/backoff'
+import { render, renderText } from './expressions'
+
+/** An outgoing request, fully rendered. */
+export interface OutboundRequest {
+  method: string
+  url: string
+  headers: Record<string, string>
+  body: string | null
+}
+
+export interface OutboundResponse {
+  status: number
+  headers: Record<string, string>
+  body: string | null
+}
+
+/** What one attempt came to. */
+export interface CallResult {
+  ok: boolean
+  /** Whether another attempt may help (network error, time-out, 5xx, 408/409/425/429). */
+  retryable: boolean
+  /** The other side's Retry-After, in ms (0 when none). */
+  retryAfterMs: number
+  error: string | null
+  response: OutboundResponse | null
+  /** The step's output on success: status, headers and the body (parsed when JSON). */
+  output: { status: number; headers: Record<string, string>; body: unknown } | null
+}
+
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000
+const MAX_RESPONSE_BYTES = 1024 * 1024
+const SUMMARY_BYTES = 64 * 1024
+const RETRYABLE_4XX = new Set([408, 409, 425, 429])
+
+/** Headers every outgoing request carries: the same key on every attempt, and the hop count for the loop guard. */
+export function safetyHeaders(runId: string, stepId: string, hop: number): Record<string, string> {
+  return { 'idempotency-key': `${runId}:${stepId}`, 'switchboard-hop': String(hop + 1) }
+}
+
+async function renderHeaders(
+  headers: Record<string, string> | undefined,
+  input: unknown,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers ?? {}))
+    out[name.toLowerCase()] = await renderText(value, input)
+  return out
+}
+
+function checkUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new Error(`not a valid URL: ${JSON.stringify(url)}`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new Error(`URL must be http(s): ${url}`)
+  return parsed.toString()
+}
+
+/** Render an `http` step into a request. The body is JSON when an object or array, as-is when a string. */
+export async function buildHttpRequest(
+  step: HttpStep,
+  input: unknown,
+  ids: { runId: string; hop: number },
+): Promise<OutboundRequest> {
+  const method = step.method ?? 'GET'
+  const url = checkUrl(await renderText(step.url, input))
+  const headers = await renderHeaders(step.headers, input)
+  let body: string | null = null
+  if (step.body !== undefined && method !== 'GET' && method !== 'HEAD') {
+    const rendered = await render(step.body, input)
+    if (typeof rendered === 'string') body = rendered
+    else if (rendered !== undefined) {
+      body = JSON.stringify(rendered)
+      headers['content-type'] ??= 'application/json'
+    }
+  }
+  return { method, url, headers: { ...headers, ...safetyHeaders(ids.runId, step.id, ids.hop) }, body }
+}
+
+/**
+ * Render a `webhook` step into a POST signed with Standard Webhooks (`webhook-id` = the idempotency key, so
+ * the receiver can dedup retries; a fresh timestamp and signature on every attempt).
+ */
+export async function buildWebhookRequest(
+  step: WebhookStep,
+  input: unknown,
+  ids: { runId: string; hop: number },
+  now: number,
+): Promise<OutboundRequest> {
+  const url = checkUrl(await renderText(step.url, input))
+  const secret = await renderText(step.secret, input)
+  if (!secret) throw new Error('the webhook signing secret is empty (is the secret set?)')
+  const headers = await renderHeaders(step.headers, input)
+  const rendered = step.body === undefined ? {} : await render(step.body, input)
+  const body = typeof rendered === 'string' ? rendered : JSON.stringify(rendered ?? null)
+  const msgId = `${ids.runId}:${step.id}`
+  let signature: string
+  try {
+    signature = new Webhook(secret).sign(msgId, new Date(now), body)
+  } catch (error) {
+    throw new Error(`cannot sign with the webhook secret: ${(error as Error).message}`, { cause: error })
+  }
+  return {
+    method: 'POST',
+    url,
+    headers: {
+      'content-type': 'application/json',
+      ...headers,
+      'webhook-id': msgId,
+      'webhook-timestamp': String(Math.floor(now / 1000)),
+      'webhook-signature': signature,
+      ...safetyHeaders(ids.runId, step.id, ids.hop),
+    },
+    body,
+  }
+}
+
+/** Retry-After as ms: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number): number {
+  if (!value) return 0
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? 0 : Math.max(0, at - now)
+}
+
+async function readBody(response: Response): Promise<string | null> {
+  if (!response.body) return null
+  const reader = response.body.getReader()
+  const chunks: Buffer[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    chunks.push(Buffer.from(value))
+    if (size >= MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined)
+      break
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8')
+}
+
+/** Cut a stored summary body to a bounded size. */
+export function summarize(text: string | null): string | null {
+  if (text === null || text.length <= SUMMARY_BYTES) return text
+  return `${text.slice(0, SUMMARY_BYTES)}… [${text.length - SUMMARY_BYTES} more characters]`
+}
+
+/** Perform one attempt and classify the outcome. Throws only when `signal` aborts (the engine is stopping). */
+export async function send(
+  fetchImpl: typeof fetch,
+  request: OutboundRequest,
+  options: { timeoutMs: number; signal: AbortSignal; now: () => number },
+): Promise<CallResult> {
+  const timeout = AbortSignal.timeout(options.timeoutMs)
+  let response: Response
+  let text: string | null
+  try {
+    response = await fetchImpl(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body ?? undefined,
+      redirect: 'follow',
+      signal: AbortSignal.any([options.signal, timeout]),
+    })
+    text = await readBody(response)
+  } catch (error) {
+    if (options.signal.aborted) throw error
+    const message = timeout.aborted
+      ? `no answer within ${options.timeoutMs} ms`
+      : `request failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`
+    return { ok: false, retryable: true, retryAfterMs: 0, error: message, response: null, output: null }
+  }
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => (headers[name] = value))
+  const summary: OutboundResponse = { status: response.status, headers, body: summarize(text) }
+  if (response.status < 400) {
+    let body: unknown = text
+    if (text && /json/i.test(headers['content-type'] ?? '')) {
+      try {
+        body = JSON.parse(text) as unknown
+      } catch {
+        body = text
+      }
+    }
+    return {
+      ok: true,
+      retryable: false,
+      retryAfterMs: 0,
+      error: null,
+      response: summary,
+      output: { status: response.status, headers, body: body === '' ? null : body },
+    }
+  }
+  const retryable = response.status >= 500 || RETRYABLE_4XX.has(response.status)
+  return {
+    ok: false,
+    retryable,
+    retryAfterMs: parseRetryAfter(headers['retry-after'] ?? null, options.now()),
+    error: `HTTP ${response.status}${retryable ? '' : ' (not retried: the request itself was refused)'}`,
+    response: summary,
+    output: null,
+  }
+}
+
+/** A step's per-attempt time limit. */
+export function callTimeout(step: HttpStep | WebhookStep): number {
+  return step.timeout === undefined ? DEFAULT_CALL_TIMEOUT_MS : parseDuration(step.timeout)
+}

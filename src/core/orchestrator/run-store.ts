@@ -1,0 +1,360 @@
+import type { AttemptRecord, Page, RunStatus, RunSummary, StepRecord, StepStatus } from '../../shared/domain'
+import type { Db } from '../store/database'
+
+export interface RunRow {
+  seq: number
+  id: string
+  event_id: string
+  source_id: string
+  workflow_id: string
+  workflow_version: number
+  workflow_name: string
+  status: RunStatus
+  current_step: string | null
+  error: string | null
+  hop: number
+  resolved_at: number | null
+  created_at: number
+  updated_at: number
+  finished_at: number | null
+  dry_run: number
+}
+
+export interface StepRow {
+  run_id: string
+  step_id: string
+  seq: number
+  kind: string
+  status: StepStatus
+  input: string | null
+  output: string | null
+  error: string | null
+  attempt_base: number
+  wake_at: number | null
+  started_at: number | null
+  finished_at: number | null
+}
+
+export interface WaitRow {
+  run_id: string
+  step_id: string
+  source_id: string
+  types: string | null
+  match: string | null
+  created_at: number
+  expires_at: number
+}
+
+export interface RunFilter {
+  status?: RunStatus
+  workflow?: string
+  source?: string
+  resolved?: boolean
+}
+
+/** Runs, their steps and attempts, and the waits that correlate later events. Writers run inside transactions. */
+export class RunStore {
+  private readonly stmt
+
+  constructor(private readonly db: Db) {
+    this.stmt = {
+      insertRun: db.prepare(
+        `INSERT INTO runs (id, event_id, source_id, workflow_id, workflow_version, workflow_name, status, hop,
+           created_at, updated_at, dry_run)
+         VALUES (@id, @eventId, @sourceId, @workflowId, @version, @name, @status, @hop, @now, @now, @dryRun)`,
+      ),
+      get: db.prepare(`SELECT * FROM runs WHERE id = ?`),
+      forEvent: db.prepare(`SELECT * FROM runs WHERE event_id = ? AND dry_run = 0 ORDER BY seq`),
+      update: db.prepare(
+        `UPDATE runs SET status = @status, current_step = @currentStep, error = @error, updated_at = @now,
+           finished_at = @finishedAt, resolved_at = @resolvedAt, workflow_version = @version, workflow_name = @name
+         WHERE id = @id`,
+      ),
+      countRunning: db.prepare(
+        `SELECT COUNT(*) AS n FROM runs WHERE workflow_id = ? AND status = 'running' AND dry_run = 0`,
+      ),
+      oldestQueued: db.prepare(
+        `SELECT id FROM runs WHERE workflow_id = ? AND status = 'queued' AND dry_run = 0 ORDER BY seq LIMIT 1`,
+      ),
+      steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY seq`),
+      step: db.prepare(`SELECT * FROM steps WHERE run_id = ? AND step_id = ?`),
+      maxStepSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS n FROM steps WHERE run_id = ?`),
+      upsertStep: db.prepare(
+        `INSERT INTO steps (run_id, step_id, seq, kind, status, input, output, error, wake_at, started_at, finished_at)
+         VALUES (@runId, @stepId, @seq, @kind, @status, @input, @output, @error, @wakeAt, @startedAt, @finishedAt)
+         ON CONFLICT (run_id, step_id) DO UPDATE SET kind = excluded.kind, status = excluded.status,
+           input = COALESCE(excluded.input, steps.input), output = excluded.output, error = excluded.error,
+           wake_at = excluded.wake_at, started_at = COALESCE(steps.started_at, excluded.started_at),
+           finished_at = excluded.finished_at`,
+      ),
+      resetStep: db.prepare(
+        `UPDATE steps SET status = 'pending', error = NULL, finished_at = NULL, wake_at = NULL,
+           attempt_base = (SELECT COUNT(*) FROM attempts a WHERE a.run_id = steps.run_id AND a.step_id = steps.step_id)
+         WHERE run_id = ? AND step_id = ?`,
+      ),
+      attempts: db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY step_id, n`),
+      attemptCount: db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE run_id = ? AND step_id = ?`),
+      insertAttempt: db.prepare(
+        `INSERT INTO attempts (run_id, step_id, n, started_at, finished_at, ok, error, request, response, retry_at)
+         VALUES (@runId, @stepId, @n, @startedAt, @finishedAt, @ok, @error, @request, @response, @retryAt)`,
+      ),
+      insertWait: db.prepare(
+        `INSERT OR REPLACE INTO waits (run_id, step_id, source_id, types, match, created_at, expires_at)
+         VALUES (@runId, @stepId, @sourceId, @types, @match, @now, @expiresAt)`,
+      ),
+      waitsFor: db.prepare(`SELECT * FROM waits WHERE source_id = ? ORDER BY created_at, run_id`),
+      removeWait: db.prepare(`DELETE FROM waits WHERE run_id = ? AND step_id = ?`),
+      removeWaits: db.prepare(`DELETE FROM waits WHERE run_id = ?`),
+    }
+  }
+
+  insertRun(run: {
+    id: string
+    eventId: string
+    sourceId: string
+    workflowId: string
+    version: number
+    name: string
+    hop: number
+    now: number
+    dryRun: boolean
+  }): void {
+    this.stmt.insertRun.run({ ...run, status: 'queued', dryRun: run.dryRun ? 1 : 0 })
+  }
+
+  get(id: string): RunRow | null {
+    return (this.stmt.get.get(id) as RunRow | undefined) ?? null
+  }
+
+  forEvent(eventId: string): RunRow[] {
+    return this.stmt.forEvent.all(eventId) as RunRow[]
+  }
+
+  /** Change a run's state; fields not given keep their values. Returns the updated row. */
+  update(
+    row: RunRow,
+    change: Partial<
+      Pick<
+        RunRow,
+        | 'status'
+        | 'current_step'
+        | 'error'
+        | 'finished_at'
+        | 'resolved_at'
+        | 'workflow_version'
+        | 'workflow_name'
+      >
+    >,
+    now: number,
+  ): RunRow {
+    const next: RunRow = { ...row, ...change, updated_at: now }
+    this.stmt.update.run({
+      id: row.id,
+      status: next.status,
+      currentStep: next.current_step,
+      error: next.error,
+      now,
+      finishedAt: next.finished_at,
+      resolvedAt: next.resolved_at,
+      version: next.workflow_version,
+      name: next.workflow_name,
+    })
+    return next
+  }
+
+  countRunning(workflowId: string): number {
+    return (this.stmt.countRunning.get(workflowId) as { n: number }).n
+  }
+
+  oldestQueued(workflowId: string): string | null {
+    return (this.stmt.oldestQueued.get(workflowId) as { id: string } | undefined)?.id ?? null
+  }
+
+  steps(runId: string): StepRow[] {
+    return this.stmt.steps.all(runId) as StepRow[]
+  }
+
+  step(runId: string, stepId: string): StepRow | null {
+    return (this.stmt.step.get(runId, stepId) as StepRow | undefined) ?? null
+  }
+
+  /** Insert or update a step's row; `input` keeps its stored value when null is given. */
+  writeStep(step: {
+    runId: string
+    stepId: string
+    kind: string
+    status: StepStatus
+    input?: unknown
+    output?: unknown
+    error?: string | null
+    wakeAt?: number | null
+    startedAt?: number | null
+    finishedAt?: number | null
+  }): void {
+    const existing = this.step(step.runId, step.stepId)
+    const seq = existing ? existing.seq : (this.stmt.maxStepSeq.get(step.runId) as { n: number }).n + 1
+    this.stmt.upsertStep.run({
+      runId: step.runId,
+      stepId: step.stepId,
+      seq,
+      kind: step.kind,
+      status: step.status,
+      input: step.input === undefined ? null : JSON.stringify(step.input),
+      output: step.output === undefined ? null : JSON.stringify(step.output),
+      error: step.error ?? null,
+      wakeAt: step.wakeAt ?? null,
+      startedAt: step.startedAt ?? null,
+      finishedAt: step.finishedAt ?? null,
+    })
+  }
+
+  /** Give a failed step a fresh attempt budget (its attempt history stays). */
+  resetStep(runId: string, stepId: string): void {
+    this.stmt.resetStep.run(runId, stepId)
+  }
+
+  attemptCount(runId: string, stepId: string): number {
+    return (this.stmt.attemptCount.get(runId, stepId) as { n: number }).n
+  }
+
+  insertAttempt(runId: string, stepId: string, attempt: AttemptRecord): void {
+    this.stmt.insertAttempt.run({
+      runId,
+      stepId,
+      n: attempt.n,
+      startedAt: attempt.startedAt,
+      finishedAt: attempt.finishedAt,
+      ok: attempt.ok ? 1 : 0,
+      error: attempt.error,
+      request: attempt.request ? JSON.stringify(attempt.request) : null,
+      response: attempt.response ? JSON.stringify(attempt.response) : null,
+      retryAt: attempt.retryAt,
+    })
+  }
+
+  addWait(wait: {
+    runId: string
+    stepId: string
+    sourceId: string
+    types: string[] | undefined
+    match: string | undefined
+    now: number
+    expiresAt: number
+  }): void {
+    this.stmt.insertWait.run({
+      ...wait,
+      types: wait.types ? JSON.stringify(wait.types) : null,
+      match: wait.match ?? null,
+    })
+  }
+
+  waitsFor(sourceId: string): WaitRow[] {
+    return this.stmt.waitsFor.all(sourceId) as WaitRow[]
+  }
+
+  removeWait(runId: string, stepId: string): void {
+    this.stmt.removeWait.run(runId, stepId)
+  }
+
+  removeWaits(runId: string): void {
+    this.stmt.removeWaits.run(runId)
+  }
+
+  summary(row: RunRow): RunSummary {
+    return {
+      id: row.id,
+      eventId: row.event_id,
+      workflowId: row.workflow_id,
+      workflowVersion: row.workflow_version,
+      workflowName: row.workflow_name,
+      status: row.status,
+      currentStep: row.current_step,
+      error: row.error,
+      resolvedAt: row.resolved_at,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      finishedAt: row.finished_at,
+      dryRun: row.dry_run === 1,
+    }
+  }
+
+  stepRecord(row: StepRow, attempts: AttemptRecord[]): StepRecord {
+    return {
+      runId: row.run_id,
+      stepId: row.step_id,
+      kind: row.kind,
+      status: row.status,
+      input: row.input === null ? null : (JSON.parse(row.input) as unknown),
+      output: row.output === null ? null : (JSON.parse(row.output) as unknown),
+      error: row.error,
+      attempts,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+    }
+  }
+
+  /** Every step of a run with its attempts, in the order the run reached them. */
+  stepRecords(runId: string): StepRecord[] {
+    const byStep = new Map<string, AttemptRecord[]>()
+    for (const a of this.stmt.attempts.all(runId) as Array<{
+      step_id: string
+      n: number
+      started_at: number
+      finished_at: number | null
+      ok: number
+      error: string | null
+      request: string | null
+      response: string | null
+      retry_at: number | null
+    }>) {
+      const list = byStep.get(a.step_id) ?? []
+      list.push({
+        n: a.n,
+        startedAt: a.started_at,
+        finishedAt: a.finished_at,
+        ok: a.ok === 1,
+        error: a.error,
+        request: a.request ? (JSON.parse(a.request) as AttemptRecord['request']) : null,
+        response: a.response ? (JSON.parse(a.response) as AttemptRecord['response']) : null,
+        retryAt: a.retry_at,
+      })
+      byStep.set(a.step_id, list)
+    }
+    return this.steps(runId).map((s) => this.stepRecord(s, byStep.get(s.step_id) ?? []))
+  }
+
+  /** One step with its attempts. */
+  stepRecordOf(runId: string, stepId: string): StepRecord | null {
+    return this.stepRecords(runId).find((s) => s.stepId === stepId) ?? null
+  }
+
+  /** Runs, newest first. Dead runs the user resolved are left out unless `resolved` is asked for. */
+  list(filter: RunFilter, limit: number, before?: string): Page<RunSummary> {
+    const where = ['dry_run = 0', 'seq < @before']
+    if (filter.status) where.push('status = @status')
+    if (filter.workflow) where.push('workflow_id = @workflow')
+    if (filter.source) where.push('source_id = @source')
+    if (filter.status === 'dead' && !filter.resolved) where.push('resolved_at IS NULL')
+    const rows = this.db
+      .prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
+      .all({
+        before: before ? Number(before) : Number.MAX_SAFE_INTEGER,
+        status: filter.status ?? null,
+        workflow: filter.workflow ?? null,
+        source: filter.source ?? null,
+        limit: limit + 1,
+      }) as RunRow[]
+    const page = rows.slice(0, limit)
+    return {
+      items: page.map((r) => this.summary(r)),
+      nextCursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
+    }
+  }
+
+  /** Ids of runs matching a filter (for bulk retry), oldest first, bounded. */
+  idsMatching(filter: RunFilter, max: number): string[] {
+    return this.list(filter, max)
+      .items.map((r) => r.id)
+      .reverse()
+  }
+}

@@ -1,0 +1,710 @@
+import type { Change } from '../../shared/contract'
+import type { AttemptRecord, NotificationRecord } from '../../shared/domain'
+import { walkSteps, type Step, type WaitForEventStep, type WorkflowDefinition } from '../../shared/workflow'
+import { newId } from '../ids'
+import { backoff, parseDuration, type BackoffPolicy } from '../queue/backoff'
+import type { JobContext } from '../queue/queue'
+import { evaluate, render, renderText, truthy } from './expressions'
+import {
+  buildHttpRequest,
+  buildWebhookRequest,
+  callTimeout,
+  send,
+  summarize,
+  type OutboundRequest,
+} from './outbound'
+import type { RunRow, RunStore, StepRow } from './run-store'
+import type { LoadedEvent, OrchestratorDeps } from './types'
+import type { WorkflowStore } from './workflow-store'
+
+/** Job kinds the orchestrator registers. */
+export const JOB_RUN = 'run'
+export const JOB_TIMER = 'run-timer'
+
+/** Step retries when a step says nothing: a few attempts, exponential backoff with full jitter. */
+export const DEFAULT_STEP_RETRY: BackoffPolicy = {
+  attempts: 3,
+  kind: 'exponential',
+  initialMs: 1000,
+  maxMs: 600_000,
+}
+
+export interface TimerPayload {
+  runId: string
+  stepId: string
+  kind: 'delay' | 'timeout'
+  at: number
+}
+
+/** A recorded outgoing call (dry runs). */
+export interface RecordedCall {
+  stepId: string
+  method: string
+  url: string
+  headers: Record<string, string>
+  body: unknown
+}
+
+/**
+ * How a run advances: as a queue job (durable), or in memory for a dry run. Every `in…` method is called inside
+ * the step's transaction.
+ */
+export interface Driver {
+  dry: boolean
+  fetch: typeof fetch
+  signal: AbortSignal
+  /** Remove the job being handled (throws when its lease was lost, rolling the transaction back). */
+  inComplete(): void
+  /** Schedule the run's next advance. */
+  inContinue(runId: string, runAt?: number): void
+  inTimer(payload: TimerPayload): void
+  definition(run: RunRow): WorkflowDefinition | null
+  event(run: RunRow): LoadedEvent | null
+}
+
+class LeaseLost extends Error {
+  constructor() {
+    super('the job lease was lost; another worker owns it')
+  }
+}
+
+export function retryPolicy(step: Step): BackoffPolicy {
+  const r = step.retry ?? {}
+  return {
+    attempts: r.attempts ?? DEFAULT_STEP_RETRY.attempts,
+    kind: r.backoff ?? DEFAULT_STEP_RETRY.kind,
+    initialMs: r.initial === undefined ? DEFAULT_STEP_RETRY.initialMs : parseDuration(r.initial),
+    maxMs: r.max === undefined ? DEFAULT_STEP_RETRY.maxMs : parseDuration(r.max),
+  }
+}
+
+function parse(text: string | null): unknown {
+  return text === null ? null : (JSON.parse(text) as unknown)
+}
+
+/** The branch a finished control step chose (from its stored output), or null. */
+function takenBranch(step: Step, output: unknown): Step[] | null {
+  const o = (output ?? {}) as Record<string, unknown>
+  switch (step.kind) {
+    case 'if':
+      return o.branch === 'then' ? step.then : (step.else ?? null)
+    case 'switch':
+      return o.case === 'default' ? (step.default ?? null) : (step.cases[Number(o.case)]?.steps ?? null)
+    case 'waitForEvent':
+      return o.timedOut ? (step.onTimeout ?? null) : null
+    default:
+      return null
+  }
+}
+
+/**
+ * The next step to execute: walk the tree in order, descending into the branch each finished control step
+ * chose; the first step without a finished record is next. Completed steps are never executed again.
+ */
+export function nextStep(steps: Step[], states: Map<string, StepRow>): Step | null {
+  for (const step of steps) {
+    const state = states.get(step.id)
+    if (!state || (state.status !== 'succeeded' && state.status !== 'skipped')) return step
+    const branch = takenBranch(step, parse(state.output))
+    if (branch) {
+      const inner = nextStep(branch, states)
+      if (inner) return inner
+    }
+  }
+  return null
+}
+
+function findStep(definition: WorkflowDefinition, stepId: string): Step | null {
+  return walkSteps(definition.steps).find((s) => s.step.id === stepId)?.step ?? null
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** Advances runs step by step. Each step's result, the job's completion and the next job commit together. */
+export class Runner {
+  constructor(
+    private readonly deps: OrchestratorDeps,
+    private readonly runs: RunStore,
+    private readonly workflows: WorkflowStore,
+  ) {}
+
+  /** The driver for a queue job: durable, with the job removed in the step's transaction. */
+  jobDriver(ctx: JobContext): Driver {
+    const { queue } = this.deps
+    return {
+      dry: false,
+      fetch: this.deps.fetch,
+      signal: ctx.signal,
+      inComplete: () => {
+        if (!ctx.completeInTransaction()) throw new LeaseLost()
+      },
+      inContinue: (runId, runAt) => {
+        queue.add(JOB_RUN, { runId }, { key: `run:${runId}`, ...(runAt !== undefined ? { runAt } : {}) })
+      },
+      inTimer: (payload) => {
+        queue.add(JOB_TIMER, payload, {
+          runAt: payload.at,
+          key: `timer:${payload.runId}:${payload.stepId}:${payload.at}`,
+        })
+      },
+      definition: (run) => this.workflows.version(run.workflow_id, run.workflow_version),
+      event: (run) => this.deps.loadEvent(run.event_id),
+    }
+  }
+
+  /** Run `fn` in one immediate transaction, then publish the changes it collected. */
+  transact<T>(fn: (changes: Change[]) => T): T {
+    const changes: Change[] = []
+    const result = this.deps.db.transaction(() => fn(changes)).immediate()
+    this.deps.queue.wake()
+    for (const change of changes) this.deps.changes.emit(change)
+    return result
+  }
+
+  private runChange(row: RunRow, changes: Change[], dry: boolean): void {
+    if (!dry) changes.push({ type: 'run', run: this.runs.summary(row) })
+  }
+
+  private stepChange(runId: string, stepId: string, changes: Change[], dry: boolean): void {
+    if (dry) return
+    const step = this.runs.stepRecordOf(runId, stepId)
+    if (step) changes.push({ type: 'step', step })
+  }
+
+  /** Wake the oldest parked run of a workflow when a slot frees (inside a transaction). */
+  inReleaseSlot(run: RunRow): void {
+    if (run.dry_run) return
+    const next = this.runs.oldestQueued(run.workflow_id)
+    if (next) this.deps.queue.add(JOB_RUN, { runId: next }, { key: `run:${next}` })
+  }
+
+  /** Callback URL of a run: for the waitForEvent step it waits on, or the next one it will reach. */
+  callbackUrl(run: RunRow, definition: WorkflowDefinition | null): string | null {
+    if (!definition) return null
+    const states = new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
+    const waits = walkSteps(definition.steps)
+      .map((s) => s.step)
+      .filter((s): s is WaitForEventStep => s.kind === 'waitForEvent')
+    const target =
+      waits.find((s) => states.get(s.id)?.status === 'waiting') ??
+      waits.find((s) => states.get(s.id)?.status !== 'succeeded') ??
+      null
+    if (!target) return null
+    const base = this.deps.callbackUrl(run.id, target.id)
+    if (!base) return null
+    return `${base.replace(/\/+$/, '')}/hooks/${encodeURIComponent(target.source)}/runs/${run.id}`
+  }
+
+  /** The data expressions see: `event`, `headers`, `source`, `steps`, `secrets`, `run`. */
+  context(run: RunRow, definition: WorkflowDefinition, driver: Driver): Record<string, unknown> {
+    const event = driver.event(run)
+    const steps: Record<string, unknown> = {}
+    for (const s of this.runs.steps(run.id)) if (s.status === 'succeeded') steps[s.step_id] = parse(s.output)
+    return {
+      event: event?.json ?? null,
+      headers: event?.headers ?? {},
+      source: run.source_id,
+      type: event?.summary.type ?? null,
+      steps,
+      secrets: this.deps.vault.values(),
+      run: {
+        id: run.id,
+        eventId: run.event_id,
+        workflowId: run.workflow_id,
+        workflowVersion: run.workflow_version,
+        event: event?.json ?? null,
+        callbackUrl: this.callbackUrl(run, definition),
+      },
+    }
+  }
+
+  /**
+   * Advance a run by one step. Returns true when the driver was asked to continue right away (dry runs loop on
+   * it). Never throws for a step's own failure; those end in a retry or a dead run.
+   */
+  async advance(runId: string, driver: Driver): Promise<boolean> {
+    const { clock } = this.deps
+    let run = this.runs.get(runId)
+    if (!run || (run.status !== 'queued' && run.status !== 'running')) {
+      this.transact(() => driver.inComplete())
+      return false
+    }
+    const definition = driver.definition(run)
+    if (!definition) {
+      this.endDead(
+        run,
+        null,
+        `workflow ${run.workflow_id} version ${run.workflow_version} is missing`,
+        driver,
+      )
+      return false
+    }
+    if (run.status === 'queued') {
+      const limit = definition.concurrency ?? Infinity
+      const current = run
+      const started = this.transact((changes) => {
+        if (!driver.dry && this.runs.countRunning(current.workflow_id) >= limit) {
+          // Parked: stays queued without a job until a running run of this workflow frees its slot.
+          driver.inComplete()
+          return null
+        }
+        const next = this.runs.update(current, { status: 'running' }, clock.now())
+        this.runChange(next, changes, driver.dry)
+        return next
+      })
+      if (!started) return false
+      run = started
+    }
+
+    const states = new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
+    const step = nextStep(definition.steps, states)
+    if (!step) {
+      const done = run
+      this.transact((changes) => {
+        driver.inComplete()
+        const next = this.runs.update(
+          done,
+          { status: 'succeeded', current_step: null, error: null, finished_at: clock.now() },
+          clock.now(),
+        )
+        this.runChange(next, changes, driver.dry)
+        this.inReleaseSlot(next)
+      })
+      return false
+    }
+    if (states.get(step.id)?.status === 'waiting') {
+      // A stale job for a run that is already waiting on this step: the timer or an event resumes it.
+      this.transact(() => driver.inComplete())
+      return false
+    }
+
+    let input: Record<string, unknown>
+    try {
+      input = this.context(run, definition, driver)
+    } catch (error) {
+      this.endDead(run, step, `cannot evaluate: ${errorText(error)}`, driver)
+      return false
+    }
+
+    try {
+      switch (step.kind) {
+        case 'http':
+        case 'webhook':
+          return await this.call(run, step, input, driver)
+        case 'notify': {
+          const title = await renderText(step.title, input)
+          const body = step.body === undefined ? null : await renderText(step.body, input)
+          return this.succeed(
+            run,
+            step,
+            { title, body },
+            { title, body, dryRun: driver.dry || undefined },
+            driver,
+            (changes) => {
+              if (driver.dry) return
+              const notification: NotificationRecord = {
+                id: newId('ntf', clock.now()),
+                at: clock.now(),
+                title,
+                body,
+                runId: run!.id,
+                eventId: run!.event_id,
+              }
+              this.deps.db
+                .prepare(
+                  `INSERT INTO notifications (id, at, title, body, run_id, event_id) VALUES (?, ?, ?, ?, ?, ?)`,
+                )
+                .run(notification.id, notification.at, title, body, notification.runId, notification.eventId)
+              changes.push({ type: 'notification', notification })
+            },
+          )
+        }
+        case 'set': {
+          const values = (await render(step.values, input)) as Record<string, unknown>
+          return this.succeed(run, step, null, values, driver)
+        }
+        case 'if': {
+          const value = await evaluate(step.when, input)
+          const branch = truthy(value) ? 'then' : 'else'
+          return this.succeed(run, step, { when: step.when }, { branch, value: value ?? null }, driver)
+        }
+        case 'switch': {
+          const value = await evaluate(step.value, input)
+          const index = step.cases.findIndex(
+            (c) => JSON.stringify(c.equals) === JSON.stringify(value ?? null),
+          )
+          return this.succeed(
+            run,
+            step,
+            { value: step.value },
+            { value: value ?? null, case: index >= 0 ? index : 'default' },
+            driver,
+          )
+        }
+        case 'delay':
+          return this.delay(run, step, driver)
+        case 'waitForEvent':
+          return this.waitForEvent(run, step, driver)
+      }
+    } catch (error) {
+      if (error instanceof LeaseLost || driver.signal.aborted) throw error
+      this.endDead(run, step, errorText(error), driver)
+      return false
+    }
+  }
+
+  /** Record a finished step and schedule the next advance, in one transaction. */
+  private succeed(
+    run: RunRow,
+    step: Step,
+    input: unknown,
+    output: unknown,
+    driver: Driver,
+    extra?: (changes: Change[]) => void,
+  ): boolean {
+    const { clock } = this.deps
+    const redact = this.deps.vault.redactor()
+    return this.transact((changes) => {
+      driver.inComplete()
+      const current = this.runs.get(run.id)
+      if (!current || current.status !== 'running') return false // cancelled meanwhile
+      this.runs.writeStep({
+        runId: run.id,
+        stepId: step.id,
+        kind: step.kind,
+        status: 'succeeded',
+        input: redact(input),
+        output: redact(output ?? null),
+        error: null,
+        startedAt: clock.now(),
+        finishedAt: clock.now(),
+      })
+      extra?.(changes)
+      const next = this.runs.update(current, { current_step: step.id, error: null }, clock.now())
+      driver.inContinue(run.id)
+      this.stepChange(run.id, step.id, changes, driver.dry)
+      this.runChange(next, changes, driver.dry)
+      return true
+    })
+  }
+
+  /** End a run as dead with its reason (the step, if any, is marked failed). */
+  endDead(run: RunRow, step: Step | null, reason: string, driver: Driver, attempt?: AttemptRecord): void {
+    const { clock } = this.deps
+    const redact = this.deps.vault.redactor()
+    const message = redact(step ? `step ${step.id}: ${reason}` : reason)
+    this.transact((changes) => {
+      driver.inComplete()
+      const current = this.runs.get(run.id)
+      if (!current || current.status === 'cancelled' || current.status === 'dead') return
+      if (step) {
+        if (attempt) this.runs.insertAttempt(run.id, step.id, redact(attempt))
+        this.runs.writeStep({
+          runId: run.id,
+          stepId: step.id,
+          kind: step.kind,
+          status: 'failed',
+          output: null,
+          error: redact(reason),
+          startedAt: clock.now(),
+          finishedAt: clock.now(),
+        })
+        this.stepChange(run.id, step.id, changes, driver.dry)
+      }
+      this.runs.removeWaits(run.id)
+      const next = this.runs.update(
+        current,
+        { status: 'dead', current_step: step?.id ?? null, error: message, finished_at: clock.now() },
+        clock.now(),
+      )
+      this.runChange(next, changes, driver.dry)
+      this.inReleaseSlot(next)
+    })
+  }
+
+  private async call(
+    run: RunRow,
+    step: Step & { kind: 'http' | 'webhook' },
+    input: unknown,
+    driver: Driver,
+  ): Promise<boolean> {
+    const { clock } = this.deps
+    const redact = this.deps.vault.redactor()
+    let request: OutboundRequest
+    try {
+      const ids = { runId: run.id, hop: run.hop }
+      request =
+        step.kind === 'http'
+          ? await buildHttpRequest(step, input, ids)
+          : await buildWebhookRequest(step, input, ids, clock.now())
+    } catch (error) {
+      this.endDead(run, step, errorText(error), driver)
+      return false
+    }
+    const stored = this.runs.step(run.id, step.id)
+    const n = this.runs.attemptCount(run.id, step.id) + 1
+    const round = n - (stored?.attempt_base ?? 0)
+    const policy = retryPolicy(step)
+    const requestSummary = redact({ ...request, body: summarize(request.body) })
+    const startedAt = clock.now()
+    this.transact((changes) => {
+      this.runs.writeStep({
+        runId: run.id,
+        stepId: step.id,
+        kind: step.kind,
+        status: 'running',
+        input: requestSummary,
+        output: null,
+        startedAt,
+      })
+      const current = this.runs.get(run.id)
+      if (current && current.current_step !== step.id) {
+        this.runChange(this.runs.update(current, { current_step: step.id }, clock.now()), changes, driver.dry)
+      }
+      this.stepChange(run.id, step.id, changes, driver.dry)
+    })
+
+    const result = await send(driver.fetch, request, {
+      timeoutMs: callTimeout(step),
+      signal: driver.signal,
+      now: () => clock.now(),
+    })
+    const attempt: AttemptRecord = {
+      n,
+      startedAt,
+      finishedAt: clock.now(),
+      ok: result.ok,
+      error: result.error,
+      request: requestSummary,
+      response: result.response,
+      retryAt: null,
+    }
+    if (result.ok) {
+      return this.transact((changes) => {
+        driver.inComplete()
+        this.runs.insertAttempt(run.id, step.id, redact(attempt))
+        const current = this.runs.get(run.id)
+        if (!current || current.status !== 'running') return false
+        this.runs.writeStep({
+          runId: run.id,
+          stepId: step.id,
+          kind: step.kind,
+          status: 'succeeded',
+          output: redact(result.output),
+          error: null,
+          finishedAt: clock.now(),
+        })
+        const next = this.runs.update(current, { current_step: step.id, error: null }, clock.now())
+        driver.inContinue(run.id)
+        this.stepChange(run.id, step.id, changes, driver.dry)
+        this.runChange(next, changes, driver.dry)
+        return true
+      })
+    }
+    if (!result.retryable || round >= policy.attempts) {
+      const reason = result.retryable ? `${result.error} (after ${round} attempts)` : result.error!
+      this.endDead(run, step, reason, driver, attempt)
+      return false
+    }
+    const retryAt = clock.now() + backoff(round, policy, this.deps.random, result.retryAfterMs)
+    attempt.retryAt = retryAt
+    this.transact((changes) => {
+      driver.inComplete()
+      this.runs.insertAttempt(run.id, step.id, redact(attempt))
+      const current = this.runs.get(run.id)
+      if (!current || current.status !== 'running') return
+      this.runs.writeStep({
+        runId: run.id,
+        stepId: step.id,
+        kind: step.kind,
+        status: 'pending',
+        output: null,
+        error: redact(result.error),
+      })
+      const next = this.runs.update(
+        current,
+        {
+          current_step: step.id,
+          error: redact(`step ${step.id}: ${result.error} (attempt ${round} of ${policy.attempts})`),
+        },
+        clock.now(),
+      )
+      driver.inContinue(run.id, retryAt)
+      this.stepChange(run.id, step.id, changes, driver.dry)
+      this.runChange(next, changes, driver.dry)
+    })
+    return false
+  }
+
+  private delay(run: RunRow, step: Step & { kind: 'delay' }, driver: Driver): boolean {
+    const ms = parseDuration(step.duration)
+    if (driver.dry)
+      return this.succeed(run, step, { duration: step.duration }, { waitedMs: ms, dryRun: true }, driver)
+    const { clock } = this.deps
+    const at = clock.now() + ms
+    this.transact((changes) => {
+      driver.inComplete()
+      const current = this.runs.get(run.id)
+      if (!current || current.status !== 'running') return
+      this.runs.writeStep({
+        runId: run.id,
+        stepId: step.id,
+        kind: step.kind,
+        status: 'waiting',
+        input: { duration: step.duration, until: at },
+        wakeAt: at,
+        startedAt: clock.now(),
+      })
+      driver.inTimer({ runId: run.id, stepId: step.id, kind: 'delay', at })
+      const next = this.runs.update(current, { status: 'waiting', current_step: step.id }, clock.now())
+      this.stepChange(run.id, step.id, changes, false)
+      this.runChange(next, changes, false)
+      this.inReleaseSlot(next)
+    })
+    return false
+  }
+
+  private waitForEvent(run: RunRow, step: WaitForEventStep, driver: Driver): boolean {
+    const input = {
+      source: step.source,
+      types: step.types ?? null,
+      match: step.match ?? null,
+      timeout: step.timeout,
+    }
+    if (driver.dry)
+      return this.succeed(run, step, input, { event: null, timedOut: false, dryRun: true }, driver)
+    const { clock } = this.deps
+    const at = clock.now() + parseDuration(step.timeout)
+    this.transact((changes) => {
+      driver.inComplete()
+      const current = this.runs.get(run.id)
+      if (!current || current.status !== 'running') return
+      this.runs.writeStep({
+        runId: run.id,
+        stepId: step.id,
+        kind: step.kind,
+        status: 'waiting',
+        input: { ...input, until: at },
+        wakeAt: at,
+        startedAt: clock.now(),
+      })
+      this.runs.addWait({
+        runId: run.id,
+        stepId: step.id,
+        sourceId: step.source,
+        types: step.types,
+        match: step.match,
+        now: clock.now(),
+        expiresAt: at,
+      })
+      driver.inTimer({ runId: run.id, stepId: step.id, kind: 'timeout', at })
+      const next = this.runs.update(current, { status: 'waiting', current_step: step.id }, clock.now())
+      this.stepChange(run.id, step.id, changes, false)
+      this.runChange(next, changes, false)
+      this.inReleaseSlot(next)
+    })
+    return false
+  }
+
+  /** A delay ended or a wait timed out (timer job). Stale timers (the step moved on) do nothing. */
+  handleTimer(payload: TimerPayload, ctx: JobContext): void {
+    const { clock } = this.deps
+    this.transact((changes) => {
+      if (!ctx.completeInTransaction()) throw new LeaseLost()
+      const run = this.runs.get(payload.runId)
+      const step = this.runs.step(payload.runId, payload.stepId)
+      if (
+        !run ||
+        run.status !== 'waiting' ||
+        !step ||
+        step.status !== 'waiting' ||
+        step.wake_at !== payload.at
+      )
+        return
+      const now = clock.now()
+      if (payload.kind === 'delay') {
+        this.runs.writeStep({
+          runId: run.id,
+          stepId: step.step_id,
+          kind: step.kind,
+          status: 'succeeded',
+          output: { waitedUntil: payload.at },
+          finishedAt: now,
+        })
+      } else {
+        this.runs.removeWait(run.id, step.step_id)
+        const definition = this.workflows.version(run.workflow_id, run.workflow_version)
+        const spec = definition ? findStep(definition, step.step_id) : null
+        if (!spec || spec.kind !== 'waitForEvent' || !spec.onTimeout) {
+          const reason = `timed out waiting for an event after ${spec?.kind === 'waitForEvent' ? String(spec.timeout) : 'its timeout'}`
+          this.runs.writeStep({
+            runId: run.id,
+            stepId: step.step_id,
+            kind: step.kind,
+            status: 'failed',
+            error: reason,
+            finishedAt: now,
+          })
+          const dead = this.runs.update(
+            run,
+            { status: 'dead', error: `step ${step.step_id}: ${reason}`, finished_at: now },
+            now,
+          )
+          this.stepChange(run.id, step.step_id, changes, false)
+          this.runChange(dead, changes, false)
+          return
+        }
+        this.runs.writeStep({
+          runId: run.id,
+          stepId: step.step_id,
+          kind: step.kind,
+          status: 'succeeded',
+          output: { timedOut: true, event: null },
+          finishedAt: now,
+        })
+      }
+      const next = this.runs.update(run, { status: 'queued' }, now)
+      this.deps.queue.add(JOB_RUN, { runId: run.id }, { key: `run:${run.id}` })
+      this.stepChange(run.id, step.step_id, changes, false)
+      this.runChange(next, changes, false)
+    })
+  }
+
+  /**
+   * Resume a run waiting on `stepId` with an event (inside the dispatch transaction). Returns false when the
+   * step is no longer waiting (timed out or cancelled meanwhile).
+   */
+  inResume(runId: string, stepId: string, event: LoadedEvent, changes: Change[]): boolean {
+    const { clock } = this.deps
+    const run = this.runs.get(runId)
+    const step = this.runs.step(runId, stepId)
+    if (!run || run.status !== 'waiting' || !step || step.status !== 'waiting') return false
+    const now = clock.now()
+    this.runs.removeWait(runId, stepId)
+    this.runs.writeStep({
+      runId,
+      stepId,
+      kind: step.kind,
+      status: 'succeeded',
+      output: this.deps.vault.redactor()({
+        timedOut: false,
+        event: {
+          id: event.summary.id,
+          type: event.summary.type,
+          source: event.summary.sourceId,
+          receivedAt: event.summary.receivedAt,
+          body: event.json ?? null,
+          headers: event.headers,
+        },
+      }),
+      finishedAt: now,
+    })
+    const next = this.runs.update(run, { status: 'queued' }, now)
+    this.deps.queue.add(JOB_RUN, { runId }, { key: `run:${runId}` })
+    this.stepChange(runId, stepId, changes, false)
+    this.runChange(next, changes, false)
+    return true
+  }
+}
