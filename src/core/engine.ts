@@ -91,7 +91,8 @@ export function createEngine(config: EngineConfig): Engine {
   let receiverPort = config.receiver?.port ?? 7770
   let intakePaused = settings.get('intake.paused') === 'true'
 
-  const receiverBase = () => `http://${receiverHost.includes(':') ? `[${receiverHost}]` : receiverHost}:${receiverPort}`
+  const receiverBase = () =>
+    `http://${receiverHost.includes(':') ? `[${receiverHost}]` : receiverHost}:${receiverPort}`
   const publicBase = (): string | null =>
     config.tunnel?.mode === 'external' && config.tunnel.externalUrl ? config.tunnel.externalUrl : null
 
@@ -153,7 +154,12 @@ export function createEngine(config: EngineConfig): Engine {
       const result = await sendSample(receiverBase(), source)
       changes.emit({
         type: 'action',
-        action: actions.record('test-event', id, { status: result.status, eventId: result.eventId }, clock.now()),
+        action: actions.record(
+          'test-event',
+          id,
+          { status: result.status, eventId: result.eventId },
+          clock.now(),
+        ),
       })
       return result
     },

@@ -8,7 +8,8 @@ const USAGE = `Usage: npm run serve -- [--data-dir DIR] [--port 7770] [--api-por
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number (0 picks a free one)`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--${name} must be a port number (0 picks a free one)`)
   return n
 }
 

@@ -86,7 +86,8 @@ export class ControlApi {
       }
     }
 
-    if (url.pathname === '/api/stream' && method === 'GET') return openChangeStream(req, res, this.options.engine, this.streams)
+    if (url.pathname === '/api/stream' && method === 'GET')
+      return openChangeStream(req, res, this.options.engine, this.streams)
     for (const extra of this.options.extraRoutes ?? []) if (await extra(req, res, url)) return
     if (url.pathname === `/api/events/${url.pathname.split('/')[3]}/body` && method === 'GET') {
       return this.rawBody(res, decodeURIComponent(url.pathname.split('/')[3]!))
@@ -138,7 +139,10 @@ export class ControlApi {
     const html =
       '<!doctype html><meta charset="utf-8"><title>Switchboard</title>' +
       '<p>Open the login link that <code>npm run serve</code> printed (it ends in <code>/login?token=…</code>).</p>'
-    res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" })
+    res.writeHead(401, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': "default-src 'none'",
+    })
     res.end(html)
   }
 
@@ -182,12 +186,14 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_JSON_BYTES) throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BYTES} bytes`)
+    if (size > MAX_JSON_BYTES)
+      throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BYTES} bytes`)
     chunks.push(chunk)
   }
   if (size === 0) return undefined
   const type = req.headers['content-type'] ?? ''
-  if (!type.includes('json')) throw new ApiError('unsupported_media_type', 'send JSON (Content-Type: application/json)')
+  if (!type.includes('json'))
+    throw new ApiError('unsupported_media_type', 'send JSON (Content-Type: application/json)')
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'))
   } catch {

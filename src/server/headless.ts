@@ -27,7 +27,11 @@ export async function startHeadless(options: HeadlessOptions): Promise<Headless>
   const engine = createEngine(options.engine)
   const token = loadApiToken(options.engine.dataDir)
   const rendererDir =
-    options.rendererDir !== undefined ? options.rendererDir : existsSync(DEFAULT_RENDERER_DIR) ? DEFAULT_RENDERER_DIR : null
+    options.rendererDir !== undefined
+      ? options.rendererDir
+      : existsSync(DEFAULT_RENDERER_DIR)
+        ? DEFAULT_RENDERER_DIR
+        : null
   const api = new ControlApi({ engine, token, rendererDir })
   const { receiverUrl } = await engine.start()
   let address

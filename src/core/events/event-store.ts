@@ -1,6 +1,13 @@
 import type { z } from 'zod'
 import { ApiError, type eventFilterSchema } from '../../shared/contract'
-import type { EventDetail, EventStatus, EventSummary, Page, ProviderId, Verification } from '../../shared/domain'
+import type {
+  EventDetail,
+  EventStatus,
+  EventSummary,
+  Page,
+  ProviderId,
+  Verification,
+} from '../../shared/domain'
 import type { Db } from '../store/database'
 
 /** A row as the receiver writes it. */
@@ -110,7 +117,8 @@ export class EventStore {
     if (status === 'accepted') {
       if (this.stmt.claimDedup.run(event.sourceId, event.dedupId, event.id).changes === 0) {
         status = 'duplicate'
-        duplicateOf = (this.stmt.dedupOwner.get(event.sourceId, event.dedupId) as { event_id: string }).event_id
+        duplicateOf = (this.stmt.dedupOwner.get(event.sourceId, event.dedupId) as { event_id: string })
+          .event_id
       }
     }
     this.stmt.insert.run({
@@ -201,9 +209,9 @@ export class EventStore {
   }
 
   body(id: string): { contentType: string | null; body: Buffer; truncated: boolean } {
-    const row = this.db.prepare(`SELECT content_type, body, body_truncated FROM events WHERE id = ?`).get(id) as
-      | { content_type: string | null; body: Buffer; body_truncated: number }
-      | undefined
+    const row = this.db
+      .prepare(`SELECT content_type, body, body_truncated FROM events WHERE id = ?`)
+      .get(id) as { content_type: string | null; body: Buffer; body_truncated: number } | undefined
     if (!row) throw new ApiError('not_found', `no event ${id}`)
     return { contentType: row.content_type, body: row.body, truncated: row.body_truncated === 1 }
   }
@@ -244,6 +252,8 @@ function ftsQuery(q: string): string {
 export function decodeText(body: Buffer): string | null {
   if (body.length === 0) return ''
   const text = new TextDecoder('utf-8', { fatal: false }).decode(body)
+  // Control bytes other than tab and line breaks mean binary.
+  // eslint-disable-next-line no-control-regex
   if (text.includes('\uFFFD') || /[\x00-\x08\x0E-\x1F]/.test(text)) return null
   return text
 }

@@ -46,7 +46,8 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
 export interface ReceiverObservation {
   sourceId: string | null
   type: string | null
-  status: EventStatus | 'unknown-source' | 'too-large' | 'rate-limited' | 'bad-method' | 'unsupported' | 'error'
+  status:
+    EventStatus | 'unknown-source' | 'too-large' | 'rate-limited' | 'bad-method' | 'unsupported' | 'error'
   httpStatus: number
   latencyMs: number
 }
@@ -116,13 +117,16 @@ export class Receiver {
         headersTimeout: this.limits.headersTimeoutMs,
         requestTimeout: this.limits.requestTimeoutMs,
         keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+        // Node checks the two timeouts above only this often (30 s by default): check often enough to matter.
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, this.limits.headersTimeoutMs / 2)),
         maxHeaderSize: 32 * 1024,
       },
       (req, res) => this.handle(req, res),
     )
     server.maxConnections = this.limits.maxConnections
     server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       else socket.destroy()
     })
     this.server = server
@@ -269,14 +273,9 @@ export class Receiver {
   ): Promise<void> {
     const { provider, ctx } = source
     const contentType = req.headers['content-type'] ?? null
-    let json: unknown
-    try {
-      json = parseBody(contentType, req.body)
-    } catch {
-      json = undefined
-    }
+    const json = parseBody(contentType, req.body)
 
-    let handshake: HandshakeAnswer | null = null
+    let handshake: HandshakeAnswer | null
     try {
       handshake = provider.handshake?.(req, ctx, json) ?? null
     } catch (error) {
@@ -302,10 +301,16 @@ export class Receiver {
 
     if (provider.requiresJson && !(contentType ?? '').toLowerCase().includes('json')) {
       observe(source.id, null, 'unsupported', 415)
-      return this.refuse(null, res, 415, 'unsupported_media_type', `${provider.name} sends JSON; got ${contentType ?? 'none'}`)
+      return this.refuse(
+        null,
+        res,
+        415,
+        'unsupported_media_type',
+        `${provider.name} sends JSON; got ${contentType ?? 'none'}`,
+      )
     }
 
-    let verification: Verification = provider.usesSecret ? 'verified' : 'unsigned'
+    const verification: Verification = provider.usesSecret ? 'verified' : 'unsigned'
     let reason: string | null = null
     let status: EventStatus = 'accepted'
     let verdict: ReturnType<typeof provider.verify>
@@ -315,7 +320,6 @@ export class Receiver {
       verdict = { ok: false, reason: `verification error: ${(error as Error).message}` }
     }
     if (!verdict.ok) {
-      verification = 'failed'
       const type = safe(() => provider.eventType(req, json))
       observe(source.id, type, 'rejected', 401)
       this.recordRejected(source, req, json, contentType, verdict.reason)
@@ -386,14 +390,19 @@ export class Receiver {
     reason: string,
   ): void {
     const now = this.deps.clock.now()
-    if (this.rejectLimiter.take(source.id, this.limits.rejectedPerSecond, this.limits.rejectedBurst, now) > 0) return
+    if (this.rejectLimiter.take(source.id, this.limits.rejectedPerSecond, this.limits.rejectedBurst, now) > 0)
+      return
     const event = this.newEvent(source, req, json, contentType, 'rejected', 'failed', reason)
     const prefix = this.limits.rejectedBodyPrefix
     if (event.body.length > prefix) {
       event.body = Buffer.from(event.body.subarray(0, prefix))
       event.bodyTruncated = true
     }
-    this.commits.submit({ event }).catch((error) => this.deps.log?.('warn', 'could not record a rejected request', { error: String(error) }))
+    this.commits
+      .submit({ event })
+      .catch((error) =>
+        this.deps.log?.('warn', 'could not record a rejected request', { error: String(error) }),
+      )
   }
 
   /** Runs inside the group-commit transaction. */
@@ -453,7 +462,12 @@ export class Receiver {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body)
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -1,5 +1,25 @@
-const KEYS = ['title', 'summary', 'subject', 'name', 'message', 'description', 'text', 'action', 'status'] as const
-const NESTS = ['data', 'object', 'event', 'payload', 'issue', 'pull_request', 'resource', 'record', 'item'] as const
+const KEYS = [
+  'title',
+  'summary',
+  'subject',
+  'name',
+  'message',
+  'description',
+  'text',
+  'action',
+  'status',
+] as const
+const NESTS = [
+  'data',
+  'object',
+  'event',
+  'payload',
+  'issue',
+  'pull_request',
+  'resource',
+  'record',
+  'item',
+] as const
 
 /**
  * One readable line for the feed, from the first human-looking field of a JSON body (looking a few levels into

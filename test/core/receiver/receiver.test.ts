@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Change } from '../../../src/shared/contract'
+import { startTestEngine, type TestEngine } from '../../support/engine'
+import { http } from '../../support/http'
+
+let t: TestEngine
+
+beforeEach(async () => {
+  t = await startTestEngine({
+    receiver: { port: 0, host: '127.0.0.1', limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000 } },
+  })
+  await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+})
+afterEach(() => t.close())
+
+function storedBody(id: string): Buffer {
+  const row = t.engine.db.prepare(`SELECT body FROM events WHERE id = ?`).get(id) as { body: Buffer }
+  return row.body
+}
+
+function count(sql: string, ...params: unknown[]): number {
+  return (t.engine.db.prepare(sql).get(...params) as { n: number }).n
+}
+
+describe('receiver', () => {
+  it('stores JSON, form and binary bodies byte for byte and answers after commit', async () => {
+    const bodies: Array<[string, Buffer]> = [
+      [
+        'application/json',
+        Buffer.from('{"type":"order.placed",  "items":[{"sku":"A","qty":2}], "note":"ünïcødé"}\n'),
+      ],
+      ['application/x-www-form-urlencoded', Buffer.from('a=1&b=%20two&b=three&empty=')],
+      ['application/octet-stream', randomBytes(4096)],
+      ['text/plain; charset=latin1', Buffer.from([0xe9, 0x74, 0xe9, 0x00, 0xff])],
+    ]
+    for (const [type, body] of bodies) {
+      const res = await http(`${t.url}/hooks/shop`, { headers: { 'content-type': type }, body })
+      expect(res.status).toBe(200)
+      const { id, duplicate } = res.json as { id: string; duplicate: boolean }
+      expect(duplicate).toBe(false)
+      // The 2xx came after the commit: the row is there, identical, the moment we look.
+      expect(storedBody(id).equals(body)).toBe(true)
+      const detail = await t.engine.call('events.get', { id })
+      expect(detail.contentType).toBe(type)
+      expect(Buffer.from((await t.engine.call('events.body', { id })).base64, 'base64').equals(body)).toBe(
+        true,
+      )
+    }
+  })
+
+  it('keeps method, path suffix, query and headers as received', async () => {
+    const res = await http(`${t.url}/hooks/shop/runs/r1?b=2&a=1&a=%20x`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-custom': 'yes' },
+      body: '{"type":"x"}',
+    })
+    const detail = await t.engine.call('events.get', { id: (res.json as { id: string }).id })
+    expect(detail.method).toBe('PUT')
+    expect(detail.path).toBe('/hooks/shop/runs/r1')
+    expect(detail.query).toBe('b=2&a=1&a=%20x')
+    expect(detail.headers['x-custom']).toBe('yes')
+    expect(detail.type).toBe('x')
+  })
+
+  it('answers a duplicate delivery with duplicate: true and enqueues it once', async () => {
+    // No workers: the dispatch jobs stay in the table where the test can count them.
+    await t.close()
+    t = await startTestEngine({ workers: 0 })
+    await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+    const send = () =>
+      http(`${t.url}/hooks/shop`, {
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'delivery-1' },
+        body: '{"type":"a","n":1}',
+      })
+    const first = await send()
+    const again = await Promise.all([send(), send()])
+    const firstId = (first.json as { id: string }).id
+    expect((first.json as { duplicate: boolean }).duplicate).toBe(false)
+    for (const res of again) {
+      expect(res.status).toBe(200)
+      expect(res.json).toMatchObject({ duplicate: true, duplicateOf: firstId })
+    }
+    expect(count(`SELECT COUNT(*) n FROM events WHERE source_id = 'shop'`)).toBe(3)
+    expect(count(`SELECT COUNT(*) n FROM events WHERE status = 'duplicate'`)).toBe(2)
+    const jobs = t.engine.db.prepare(`SELECT payload FROM jobs WHERE kind = 'dispatch'`).all() as Array<{
+      payload: string
+    }>
+    expect(jobs.map((j) => JSON.parse(j.payload))).toEqual([{ eventId: firstId }])
+  })
+
+  it('deduplicates concurrent deliveries inside one group commit', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        http(`${t.url}/hooks/shop`, {
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'same' },
+          body: '{"type":"a"}',
+        }),
+      ),
+    )
+    expect(results.every((r) => r.status === 200)).toBe(true)
+    expect(results.filter((r) => !(r.json as { duplicate: boolean }).duplicate)).toHaveLength(1)
+    expect(count(`SELECT COUNT(*) n FROM dedup_keys`)).toBe(1)
+  })
+
+  it('accepts a body exactly at the limit and refuses one byte more with 413, storing nothing', async () => {
+    await t.engine.call('sources.update', { id: 'shop', maxBodyBytes: 1000 })
+    const at = await http(`${t.url}/hooks/shop`, { body: Buffer.alloc(1000, 0x61) })
+    expect(at.status).toBe(200)
+    const before = count(`SELECT COUNT(*) n FROM events`)
+    const over = await http(`${t.url}/hooks/shop`, { body: Buffer.alloc(1001, 0x61) })
+    expect(over.status).toBe(413)
+    expect((over.json as { error: { code: string } }).error.code).toBe('payload_too_large')
+    expect(count(`SELECT COUNT(*) n FROM events`)).toBe(before)
+  })
+
+  it('refuses an oversize chunked body that declares no length', async () => {
+    await t.engine.call('sources.update', { id: 'shop', maxBodyBytes: 100 })
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => {
+        socket.write('POST /hooks/shop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+        socket.write(`c8\r\n${'b'.repeat(200)}\r\n0\r\n\r\n`)
+      })
+      let data = ''
+      socket.on('data', (d) => {
+        data += d
+        if (data.includes('\r\n')) {
+          resolve(data.split('\r\n')[0]!)
+          socket.destroy()
+        }
+      })
+      socket.on('error', reject)
+    })
+    expect(status).toBe('HTTP/1.1 413 Payload Too Large')
+    expect(count(`SELECT COUNT(*) n FROM events`)).toBe(0)
+  })
+
+  it('answers 404 for an unknown source and anything outside /hooks, and stores nothing', async () => {
+    expect((await http(`${t.url}/hooks/nope`, { body: '{}' })).status).toBe(404)
+    expect((await http(`${t.url}/`, {})).status).toBe(404)
+    expect((await http(`${t.url}/api/health`, {})).status).toBe(404)
+    expect((await http(`${t.url}/api/sources`, {})).status).toBe(404)
+    expect((await http(`${t.url}/hooks/%E0%A4%A`, { body: '{}' })).status).toBe(404)
+    expect(count(`SELECT COUNT(*) n FROM events`)).toBe(0)
+  })
+
+  it('answers 404 for a disabled source', async () => {
+    await t.engine.call('sources.update', { id: 'shop', enabled: false })
+    expect((await http(`${t.url}/hooks/shop`, { body: '{}' })).status).toBe(404)
+  })
+
+  it('answers 405 with Allow for a method the preset does not take', async () => {
+    const res = await http(`${t.url}/hooks/shop`, { method: 'OPTIONS' })
+    expect(res.status).toBe(405)
+    expect(res.headers.allow).toContain('POST')
+  })
+
+  it('rate limits per source with 429 and Retry-After once configured', async () => {
+    await t.engine.call('sources.update', { id: 'shop', rateLimit: { perSecond: 0.5, burst: 2 } })
+    const statuses: number[] = []
+    let retryAfter: string | undefined
+    for (let i = 0; i < 4; i++) {
+      const res = await http(`${t.url}/hooks/shop`, { body: `{"i":${i}}` })
+      statuses.push(res.status)
+      if (res.status === 429) retryAfter = res.headers['retry-after'] as string
+    }
+    expect(statuses).toEqual([200, 200, 429, 429])
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
+    expect(count(`SELECT COUNT(*) n FROM events`)).toBe(2)
+  })
+
+  it('stores an event over the hop limit as blocked and starts nothing', async () => {
+    const ok = await http(`${t.url}/hooks/shop`, { headers: { 'switchboard-hop': '5' }, body: '{"a":1}' })
+    const blocked = await http(`${t.url}/hooks/shop`, {
+      headers: { 'switchboard-hop': '6' },
+      body: '{"a":2}',
+    })
+    expect(ok.status).toBe(200)
+    expect(blocked.status).toBe(200)
+    expect(blocked.json).toMatchObject({ blocked: true })
+    const detail = await t.engine.call('events.get', { id: (blocked.json as { id: string }).id })
+    expect(detail.status).toBe('blocked')
+    expect(detail.hop).toBe(6)
+    expect(detail.reason).toMatch(/over the limit of 5/)
+    const jobs = t.engine.db.prepare(`SELECT payload FROM jobs WHERE kind = 'dispatch'`).all() as Array<{
+      payload: string
+    }>
+    expect(jobs.map((j) => JSON.parse(j.payload).eventId)).not.toContain(detail.id)
+  })
+
+  it('answers 503 and never 2xx when the store cannot write, then recovers', async () => {
+    t.engine.db.exec(
+      `CREATE TRIGGER fail_insert BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    )
+    const failed = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => http(`${t.url}/hooks/shop`, { body: `{"i":${i}}` })),
+    )
+    expect(failed.map((r) => r.status)).toEqual([503, 503, 503, 503, 503])
+    expect(failed[0]!.headers['retry-after']).toBeDefined()
+    t.engine.db.exec(`DROP TRIGGER fail_insert`)
+    const ok = await http(`${t.url}/hooks/shop`, { body: '{"i":"again"}' })
+    expect(ok.status).toBe(200)
+    expect(count(`SELECT COUNT(*) n FROM events`)).toBe(1)
+  })
+
+  it('emits each committed event on the change stream', async () => {
+    const seen: Change[] = []
+    const off = t.engine.changes.subscribe((c) => seen.push(c))
+    const res = await http(`${t.url}/hooks/shop`, { body: '{"type":"ping","title":"Hello"}' })
+    off()
+    const change = seen.find((c) => c.type === 'event')
+    expect(change).toMatchObject({
+      type: 'event',
+      event: { id: (res.json as { id: string }).id, summary: 'Hello' },
+    })
+  })
+
+  it('cuts a client that never finishes its headers (slow loris)', async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => {
+        socket.write('POST /hooks/shop HTTP/1.1\r\nHost: x\r\n')
+      })
+      socket.resume()
+      socket.on('close', () => resolve(true))
+      socket.on('error', () => {})
+      setTimeout(() => resolve(false), 5000).unref()
+    })
+    expect(closed).toBe(true)
+    expect((await http(`${t.url}/hooks/shop`, { body: '{}' })).status).toBe(200)
+  })
+
+  it('pages the feed with a cursor, newest first', async () => {
+    for (let i = 0; i < 7; i++) await http(`${t.url}/hooks/shop`, { body: `{"type":"t${i % 2}","i":${i}}` })
+    const first = await t.engine.call('events.list', { limit: 3 })
+    expect(first.items).toHaveLength(3)
+    expect(first.nextCursor).not.toBeNull()
+    const second = await t.engine.call('events.list', { limit: 3, before: first.nextCursor! })
+    const third = await t.engine.call('events.list', { limit: 3, before: second.nextCursor! })
+    const ids = [...first.items, ...second.items, ...third.items].map((e) => e.id)
+    expect(new Set(ids).size).toBe(7)
+    expect([...ids].sort().reverse()).toEqual(ids)
+    expect(third.nextCursor).toBeNull()
+    const filtered = await t.engine.call('events.list', { type: 't1' })
+    expect(filtered.items.every((e) => e.type === 't1')).toBe(true)
+    expect(filtered.items).toHaveLength(3)
+  })
+})
