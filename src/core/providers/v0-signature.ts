@@ -13,36 +13,50 @@ export interface V0Scheme {
   toleranceMs: number
 }
 
-/** Verifies a v0 request; on success also names the secret that verified it (Zoom's handshake answers with it). */
+/** Verifies a v0 request against every secret (rotation). */
 export function verifyV0(
   req: InboundRequest,
   secrets: readonly string[],
   now: number,
   scheme: V0Scheme,
-): VerifyResult & { secret?: string } {
-  if (secrets.length === 0) return rejected('no secret configured for this source')
-  const signature = req.headers[scheme.signatureHeader]
-  const rawTimestamp = req.headers[scheme.timestampHeader]
-  if (!signature) return rejected(`missing ${scheme.signatureHeader} header`)
+): VerifyResult {
+  const found = findSigningSecret(req, secrets, now, scheme)
+  return 'secret' in found ? accepted : rejected(found.reason)
+}
+
+/** The secret that signed a valid v0 request, or null (Zoom's handshake answers with that secret). */
+export function v0SigningSecret(
+  req: InboundRequest,
+  secrets: readonly string[],
+  now: number,
+  scheme: V0Scheme,
+): string | null {
+  const found = findSigningSecret(req, secrets, now, scheme)
+  return 'secret' in found ? found.secret : null
+}
+
+function findSigningSecret(
+  req: InboundRequest,
+  secrets: readonly string[],
+  now: number,
+  scheme: V0Scheme,
+): { secret: string } | { reason: string } {
+  if (secrets.length === 0) return { reason: 'no secret configured for this source' }
+  const signature = req.headers[scheme.signatureHeader]?.trim()
+  const rawTimestamp = req.headers[scheme.timestampHeader]?.trim()
+  if (!signature) return { reason: `missing ${scheme.signatureHeader} header` }
   const timestamp = parseIntegerTimestamp(rawTimestamp)
-  if (timestamp === null) return rejected(`missing or malformed ${scheme.timestampHeader} header`)
-  const stale = staleness(timestamp * 1000, now, scheme.toleranceMs)
-  if (stale) return rejected(stale)
-  const value = signature.trim()
-  if (!value.startsWith('v0=')) return rejected(`${scheme.signatureHeader} is not a v0 signature`)
-  for (const secret of secrets) {
-    if (
-      anySignatureMatches(
-        [secret],
-        (s) => v0Digest(s, rawTimestamp!.trim(), req.body),
-        [value.slice(3)],
-        'hex',
-      )
-    ) {
-      return { ...accepted, secret }
-    }
+  if (rawTimestamp === undefined || timestamp === null) {
+    return { reason: `missing or malformed ${scheme.timestampHeader} header` }
   }
-  return rejected(`${scheme.signatureHeader} does not match`)
+  const stale = staleness(timestamp * 1000, now, scheme.toleranceMs)
+  if (stale) return { reason: stale }
+  if (!signature.startsWith('v0=')) return { reason: `${scheme.signatureHeader} is not a v0 signature` }
+  const presented = [signature.slice(3)]
+  const secret = secrets.find((s) =>
+    anySignatureMatches([s], (k) => v0Digest(k, rawTimestamp, req.body), presented, 'hex'),
+  )
+  return secret === undefined ? { reason: `${scheme.signatureHeader} does not match` } : { secret }
 }
 
 /** The v0 signature header value for a body sent at `timestamp` (unix seconds). */

@@ -3,7 +3,7 @@ import { textAt } from './json-fields'
 import { optionsObject, publicUrlDoc } from './option-schemas'
 import { unixSeconds } from './timestamp'
 import type { Provider } from './types'
-import { signV0, verifyV0 } from './v0-signature'
+import { signV0, v0SigningSecret, verifyV0 } from './v0-signature'
 import type { V0Scheme } from './v0-signature'
 import { randomUUID } from 'node:crypto'
 
@@ -32,9 +32,9 @@ export const zoom: Provider = {
   handshake(req, ctx, json) {
     const plainToken = textAt(json, 'payload', 'plainToken')
     if (textAt(json, 'event') !== 'endpoint.url_validation' || plainToken === null) return null
-    const verified = verifyV0(req, ctx.secrets, ctx.now(), SCHEME)
-    if (!verified.ok || verified.secret === undefined) return null
-    const encryptedToken = hmac('sha256', verified.secret, plainToken).toString('hex')
+    const secret = v0SigningSecret(req, ctx.secrets, ctx.now(), SCHEME)
+    if (secret === null) return null
+    const encryptedToken = hmac('sha256', secret, plainToken).toString('hex')
     return {
       status: 200,
       headers: { 'content-type': 'application/json' },
