@@ -13,7 +13,10 @@ export interface Received {
  * A tiny stand-in for the receiver on 127.0.0.1: answers `/hooks/.probe/<nonce>` with the nonce when `probe`
  * says so (as the real receiver asks the supervisor), and records every other request, answering 200 JSON.
  */
-export async function startStandInReceiver(probe: (nonce: string) => boolean = () => false): Promise<{
+export async function startStandInReceiver(
+  probe: (nonce: string) => boolean = () => false,
+  port = 0,
+): Promise<{
   port: number
   received: Received[]
   probes: number
@@ -48,7 +51,7 @@ export async function startStandInReceiver(probe: (nonce: string) => boolean = (
       res.end(JSON.stringify({ id: `evt_${state.received.length}`, duplicate: false }))
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   return {
     port: (server.address() as AddressInfo).port,
     received: state.received,
