@@ -22,5 +22,11 @@ export function parseStrictUrl(raw: unknown): URL | null {
     return null
   }
   if (url.username !== '' || url.password !== '') return null
+  if (url.host !== '') {
+    // The text must spell the authority the parser read: `scheme://host`, no `@` (even an empty userinfo),
+    // no repaired slashes (`https:/host`).
+    const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#\\]*)/.exec(raw)
+    if (!authority || authority[1]!.includes('@')) return null
+  }
   return url
 }
