@@ -2,7 +2,7 @@ import type { Change } from '../../shared/contract'
 import type { RunSummary } from '../../shared/domain'
 import { typeMatches, type WorkflowDefinition } from '../../shared/workflow'
 import { newId } from '../ids'
-import { evaluate, truthy } from './expressions'
+import { evaluate, expressionInput, truthy } from './expressions'
 import type { RunStore, WaitRow } from './run-store'
 import { JOB_RUN, type Runner } from './runner'
 import type { LoadedEvent, OrchestratorDeps } from './types'
@@ -41,15 +41,18 @@ export class Dispatcher {
     if (!definition.trigger.when) return true
     try {
       return truthy(
-        await evaluate(definition.trigger.when, {
-          event: event.json ?? null,
-          headers: event.headers,
-          source: event.summary.sourceId,
-          type: event.summary.type,
-          secrets: this.deps.vault.values(),
-          steps: {},
-          run: null,
-        }),
+        await evaluate(
+          definition.trigger.when,
+          expressionInput(event.json, {
+            event: event.json ?? null,
+            headers: event.headers,
+            source: event.summary.sourceId,
+            type: event.summary.type,
+            secrets: this.deps.vault.values(),
+            steps: {},
+            run: null,
+          }),
+        ),
       )
     } catch (error) {
       this.log(`workflow ${definition.id}: trigger "when" failed`, {
@@ -93,22 +96,25 @@ export class Dispatcher {
           steps[s.step_id] = s.output === null ? null : (JSON.parse(s.output) as unknown)
       }
       try {
-        const matched = await evaluate(wait.match, {
-          event: event.json ?? null,
-          body: event.json ?? null,
-          headers: event.headers,
-          source: event.summary.sourceId,
-          type: event.summary.type,
-          path: event.path,
-          steps,
-          secrets: this.deps.vault.values(),
-          run: {
-            id: run.id,
-            eventId: run.event_id,
-            workflowId: run.workflow_id,
-            event: runEvent?.json ?? null,
-          },
-        })
+        const matched = await evaluate(
+          wait.match,
+          expressionInput(event.json, {
+            event: event.json ?? null,
+            body: event.json ?? null,
+            headers: event.headers,
+            source: event.summary.sourceId,
+            type: event.summary.type,
+            path: event.path,
+            steps,
+            secrets: this.deps.vault.values(),
+            run: {
+              id: run.id,
+              eventId: run.event_id,
+              workflowId: run.workflow_id,
+              event: runEvent?.json ?? null,
+            },
+          }),
+        )
         if (truthy(matched)) out.push(wait)
       } catch (error) {
         this.log(`run ${run.id}: waitForEvent "match" failed`, {

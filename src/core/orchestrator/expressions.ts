@@ -130,3 +130,14 @@ export async function renderText(
 ): Promise<string> {
   return stringify(await render(value, input, timeoutMs))
 }
+
+/**
+ * The root an expression sees: the named values (`event`, `headers`, `source`, `steps`, `secrets`, `run`, …)
+ * and, for convenience, the top-level fields of the event body (so a trigger can say `$count(items) > 0`).
+ * Named values win over body fields of the same name.
+ */
+export function expressionInput(body: unknown, named: Record<string, unknown>): Record<string, unknown> {
+  const fields =
+    body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {}
+  return { ...fields, ...named }
+}

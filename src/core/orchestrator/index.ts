@@ -51,6 +51,8 @@ export interface Orchestrator {
   operations: OrchestratorOperations
   /** Runs started by an event, for the event detail (EventDetail.runs) and runCount. */
   runsForEvent(eventId: string): RunSummary[]
+  /** Number of runs each event started (EventSummary.runCount); fits the event store's `setRunCounter`. */
+  runCounts(eventIds: string[]): Map<string, number>
   /** Register the job handlers and wake runs left queued by a previous process. Call before `queue.start()`. */
   start(): void
   stop(): Promise<void>
@@ -408,6 +410,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   return {
     operations,
     runsForEvent: (eventId) => runs.forEvent(eventId).map((r) => runs.summary(r)),
+    runCounts: (eventIds) => runs.countsForEvents(eventIds),
     start() {
       if (started) return
       started = true

@@ -130,6 +130,21 @@ export class RunStore {
     return this.stmt.forEvent.all(eventId) as RunRow[]
   }
 
+  countsForEvents(eventIds: string[]): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (let i = 0; i < eventIds.length; i += 500) {
+      const chunk = eventIds.slice(i, i + 500)
+      const rows = this.db
+        .prepare(
+          `SELECT event_id, COUNT(*) AS n FROM runs WHERE dry_run = 0 AND event_id IN (${chunk.map(() => '?').join(',')})
+           GROUP BY event_id`,
+        )
+        .all(...chunk) as Array<{ event_id: string; n: number }>
+      for (const row of rows) counts.set(row.event_id, row.n)
+    }
+    return counts
+  }
+
   /** Change a run's state; fields not given keep their values. Returns the updated row. */
   update(
     row: RunRow,

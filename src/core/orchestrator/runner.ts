@@ -4,7 +4,7 @@ import { walkSteps, type Step, type WaitForEventStep, type WorkflowDefinition } 
 import { newId } from '../ids'
 import { backoff, parseDuration, type BackoffPolicy } from '../queue/backoff'
 import type { JobContext } from '../queue/queue'
-import { evaluate, render, renderText, truthy } from './expressions'
+import { evaluate, expressionInput, render, renderText, truthy } from './expressions'
 import {
   buildHttpRequest,
   buildWebhookRequest,
@@ -202,7 +202,7 @@ export class Runner {
     const event = driver.event(run)
     const steps: Record<string, unknown> = {}
     for (const s of this.runs.steps(run.id)) if (s.status === 'succeeded') steps[s.step_id] = parse(s.output)
-    return {
+    return expressionInput(event?.json, {
       event: event?.json ?? null,
       headers: event?.headers ?? {},
       source: run.source_id,
@@ -217,7 +217,7 @@ export class Runner {
         event: event?.json ?? null,
         callbackUrl: this.callbackUrl(run, definition),
       },
-    }
+    })
   }
 
   /**
