@@ -12,10 +12,12 @@ import {
 import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
 import { EventStore } from './events/event-store'
+import { createOrchestrator } from './orchestrator'
 import { listPresets } from './providers'
 import { Queue } from './queue/queue'
 import { Receiver, type ReceiverLimits, type ReceiverObservation } from './receiver/receiver'
 import { KeyFileCipher, type SecretCipher } from './secrets/cipher'
+import { SecretVault } from './secrets/vault'
 import { sendSample } from './sources/send-sample'
 import { SourceStore } from './sources/source-store'
 import { ActionLog } from './store/actions'
@@ -120,6 +122,25 @@ export function createEngine(config: EngineConfig): Engine {
     log,
   })
 
+  const orchestrator = createOrchestrator({
+    db,
+    queue,
+    clock,
+    changes,
+    actions,
+    random,
+    vault: new SecretVault(db, cipher, clock),
+    fetch: config.fetch ?? fetch,
+    hopLimit,
+    workers,
+    loadEvent: (id) => events.load(id),
+    sourceExists: (id) => sources.exists(id),
+    callbackUrl: () => publicBase() ?? receiverBase(),
+    log,
+  })
+  const countRuns = db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE event_id = ?`).pluck()
+  events.setRunCounter((ids) => new Map(ids.map((id) => [id, countRuns.get(id) as number])))
+
   const notBuilt = (what: string) => () => {
     throw new ApiError('unavailable', `${what} is not available in this build`)
   }
@@ -164,7 +185,7 @@ export function createEngine(config: EngineConfig): Engine {
       return result
     },
     'events.list': (input) => events.list(input),
-    'events.get': ({ id }) => ({ ...events.detail(id), runs: [] }),
+    'events.get': ({ id }) => ({ ...events.detail(id), runs: orchestrator.runsForEvent(id) }),
     'events.body': ({ id }) => {
       const { contentType, body, truncated } = events.body(id)
       return { contentType, base64: body.toString('base64'), truncated }
@@ -179,8 +200,9 @@ export function createEngine(config: EngineConfig): Engine {
     },
   }
 
+  const parts: Partial<OperationHandlers> = { ...core, ...orchestrator.operations }
   const operations = Object.fromEntries(
-    OPERATION_NAMES.map((name) => [name, core[name] ?? notBuilt(name)]),
+    OPERATION_NAMES.map((name) => [name, parts[name] ?? notBuilt(name)]),
   ) as unknown as OperationHandlers
 
   let started = false
@@ -198,6 +220,7 @@ export function createEngine(config: EngineConfig): Engine {
       const address = await receiver.listen(receiverPort, receiverHost)
       receiverPort = address.port
       sources.invalidate()
+      orchestrator.start()
       queue.start()
       started = true
       log('info', `receiver listening on ${receiverBase()}`)
@@ -206,6 +229,7 @@ export function createEngine(config: EngineConfig): Engine {
     async stop() {
       if (started) {
         await receiver.close()
+        await orchestrator.stop()
         await queue.stop()
       }
       started = false
