@@ -88,6 +88,7 @@ export class SourceStore {
   create(input: CreateInput): Source {
     const provider = this.provider(input.provider)
     const options = this.parseOptions(provider, input.options ?? {})
+    this.checkSetup(provider, options, Boolean(input.secret))
     if (provider.secretRequired && !input.secret) {
       throw new ApiError('bad_request', `secret: the ${provider.name} preset needs a signing secret`, {
         issues: [{ path: 'secret', message: 'required for this preset' }],
@@ -123,6 +124,7 @@ export class SourceStore {
     const provider = this.provider(row.provider)
     const options =
       input.options !== undefined ? this.parseOptions(provider, input.options) : JSON.parse(row.options)
+    this.checkSetup(provider, options, Boolean(input.secret ?? row.secret_enc))
     const now = this.clock.now()
     this.db
       .prepare(
@@ -154,7 +156,11 @@ export class SourceStore {
    * Make `secret` (or a freshly generated one) current; the old secret keeps verifying until `graceSeconds`
    * have passed, so deliveries signed before the provider picked up the new one are not lost.
    */
-  rotateSecret(id: string, secret: string | undefined, graceSeconds: number): { source: Source; secret: string } {
+  rotateSecret(
+    id: string,
+    secret: string | undefined,
+    graceSeconds: number,
+  ): { source: Source; secret: string } {
     const row = this.row(id)
     const next = secret ?? `whsec_${randomBytes(32).toString('base64')}`
     const now = this.clock.now()
@@ -180,7 +186,9 @@ export class SourceStore {
   }
 
   setNotice(id: string, notice: string | null): void {
-    this.db.prepare(`UPDATE sources SET notice = ?, updated_at = ? WHERE id = ?`).run(notice, this.clock.now(), id)
+    this.db
+      .prepare(`UPDATE sources SET notice = ?, updated_at = ? WHERE id = ?`)
+      .run(notice, this.clock.now(), id)
   }
 
   /** Record the time of the last delivery (called inside the receiver's commit). */
@@ -207,7 +215,9 @@ export class SourceStore {
             enabled: row.enabled === 1,
             maxBodyBytes: row.max_body_bytes,
             rateLimit:
-              row.rate_per_second && row.rate_burst ? { perSecond: row.rate_per_second, burst: row.rate_burst } : null,
+              row.rate_per_second && row.rate_burst
+                ? { perSecond: row.rate_per_second, burst: row.rate_burst }
+                : null,
             ctx: this.context(row),
           }
         : null
@@ -267,10 +277,19 @@ export class SourceStore {
   private parseOptions(provider: Provider, options: Record<string, unknown>): Record<string, unknown> {
     const result = provider.options.safeParse(options)
     if (!result.success) {
-      const issues = result.error.issues.map((i) => ({ path: ['options', ...i.path].join('.'), message: i.message }))
+      const issues = result.error.issues.map((i) => ({
+        path: ['options', ...i.path].join('.'),
+        message: i.message,
+      }))
       throw new ApiError('bad_request', `${issues[0]!.path}: ${issues[0]!.message}`, { issues })
     }
     return result.data
+  }
+
+  /** What the options schema alone cannot check (a value accepted as an option or as the secret). */
+  private checkSetup(provider: Provider, options: Record<string, unknown>, hasSecret: boolean): void {
+    const problem = provider.validateSetup?.(options, hasSecret)
+    if (problem) throw new ApiError('bad_request', problem)
   }
 
   private generateId(name: string): string {
@@ -297,10 +316,13 @@ export class SourceStore {
       enabled: row.enabled === 1,
       options: redactOptions(options),
       hasSecret: row.secret_enc !== null,
-      previousSecretUntil: row.prev_secret_until !== null && row.prev_secret_until > now ? row.prev_secret_until : null,
+      previousSecretUntil:
+        row.prev_secret_until !== null && row.prev_secret_until > now ? row.prev_secret_until : null,
       maxBodyBytes: row.max_body_bytes,
       rateLimit:
-        row.rate_per_second && row.rate_burst ? { perSecond: row.rate_per_second, burst: row.rate_burst } : null,
+        row.rate_per_second && row.rate_burst
+          ? { perSecond: row.rate_per_second, burst: row.rate_burst }
+          : null,
       url: `${this.urls.receiverBase()}/hooks/${row.id}`,
       publicUrl: this.publicUrl(row.id, options),
       createdAt: row.created_at,
