@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import { signBody, verifyBodySignature } from './body-signature'
 import type { BodySignatureScheme } from './body-signature'
 import { tokensEqual } from './hmac'
@@ -57,7 +58,7 @@ export const asana: Provider = {
           {
             action: 'changed',
             created_at: new Date(ctx.now()).toISOString(),
-            resource: { gid: String(ctx.now()), resource_type: 'task' },
+            resource: { gid: String(randomInt(1, 2 ** 47)), resource_type: 'task' },
             user: { gid: '1', resource_type: 'user' },
           },
         ],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { textAt } from './json-fields'
 import { optionsObject, publicUrlDoc } from './option-schemas'
 import { pathBelowHook } from './public-url'
@@ -62,7 +63,12 @@ export const homeAssistant: Provider = {
     const body = Buffer.from(
       JSON.stringify({
         event_type: 'switchboard_test',
-        data: { entity_id: 'sensor.sample', state: '21.5', at: new Date(ctx.now()).toISOString() },
+        data: {
+          entity_id: 'sensor.sample',
+          state: '21.5',
+          at: new Date(ctx.now()).toISOString(),
+          id: randomUUID(),
+        },
       }),
     )
     return {

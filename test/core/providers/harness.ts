@@ -5,7 +5,9 @@ import type { InboundRequest, Provider, SourceContext } from '../../../src/core/
 export const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
 export const NOW_S = Math.floor(NOW / 1000)
 
-export function inbound(parts: Partial<Omit<InboundRequest, 'body'>> & { body?: Buffer | string }): InboundRequest {
+export function inbound(
+  parts: Partial<Omit<InboundRequest, 'body'>> & { body?: Buffer | string },
+): InboundRequest {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(parts.headers ?? {})) headers[name.toLowerCase()] = value
   return {
