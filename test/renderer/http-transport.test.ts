@@ -43,7 +43,7 @@ describe('shapeRequest', () => {
     expect(JSON.parse(shape.body!)).toEqual({ enabled: false })
   })
 
-  it('sends an empty JSON object for a POST without fields, and no body for a bare DELETE', () => {
+  it('sends an empty JSON object for a POST without fields, and no body for a DELETE', () => {
     expect(shapeRequest('runs.retry', { id: 'run_1' })).toEqual({
       method: 'POST',
       url: '/api/runs/run_1/retry',

@@ -3,8 +3,8 @@
  *
  * Authentication is the HttpOnly session cookie set by `/login?token=…`, so requests go same-origin with
  * credentials and the browser adds the Origin header mutating requests must carry. Routes come from the
- * contract: `:param` segments are filled from the input, GET inputs become the query string, anything else is
- * the JSON body.
+ * contract: `:param` segments are filled from the input, GET and DELETE inputs become the query string (the
+ * control API reads no body on those), anything else is the JSON body.
  */
 import type { Change, OperationArgs, OperationName, OperationResult } from '../../../shared/contract'
 import { ApiError, operations } from '../../../shared/contract'
@@ -44,16 +44,13 @@ export function shapeRequest<K extends OperationName>(name: K, args: OperationAr
     delete rest[param]
     return encodeURIComponent(String(value))
   })
-  if (spec.method === 'GET') {
+  if (spec.method === 'GET' || spec.method === 'DELETE') {
     const query = new URLSearchParams()
     for (const [key, value] of Object.entries(rest)) for (const v of queryValue(value)) query.append(key, v)
     const qs = query.toString()
-    return { method: 'GET', url: qs ? `${path}?${qs}` : path, body: undefined }
+    return { method: spec.method, url: qs ? `${path}?${qs}` : path, body: undefined }
   }
-  const hasFields = Object.keys(rest).length > 0
-  // DELETE carries a body only when there is something to say; the others always send JSON (possibly {}).
-  const body = spec.method === 'DELETE' && !hasFields ? undefined : JSON.stringify(rest)
-  return { method: spec.method, url: path, body }
+  return { method: spec.method, url: path, body: JSON.stringify(rest) }
 }
 
 function base64FromBytes(bytes: Uint8Array): string {

@@ -1,0 +1,36 @@
+import { useEffect } from 'react'
+import { useStore } from 'zustand'
+import { useApp } from '../app-context'
+
+/** What the user's last actions did, announced politely; errors stay until dismissed, the rest fade. */
+export function OutcomeList() {
+  const { system } = useApp()
+  const outcomes = useStore(system.store, (s) => s.outcomes)
+  useEffect(() => {
+    const timers = outcomes
+      .filter((o) => o.kind !== 'error')
+      .map((o) => setTimeout(() => system.dismissOutcome(o.id), 6000))
+    return () => timers.forEach(clearTimeout)
+  }, [outcomes, system])
+  return (
+    <div className="outcomes" aria-live="polite" aria-label="Action results">
+      {outcomes.map((o) => (
+        <div
+          key={o.id}
+          className={`outcome outcome-${o.kind}`}
+          role={o.kind === 'error' ? 'alert' : 'status'}
+        >
+          <span>{o.text}</span>
+          <button
+            type="button"
+            className="small"
+            aria-label="Dismiss"
+            onClick={() => system.dismissOutcome(o.id)}
+          >
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  )
+}
