@@ -47,7 +47,10 @@ export default defineConfig({
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
     // electron-vite leaves the renderer unminified by default; the UI is also served to browsers, so minify it.
-    build: { minify: true, rollupOptions: { input: { index: resolve(__dirname, 'src/renderer/index.html') } } },
+    build: {
+      minify: true,
+      rollupOptions: { input: { index: resolve(__dirname, 'src/renderer/index.html') } },
+    },
     plugins: [react()],
   },
 })
