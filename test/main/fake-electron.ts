@@ -225,24 +225,27 @@ export class FakeElectron implements ElectronBoundary {
     readonly userData: string,
     platform: NodeJS.Platform = 'darwin',
   ) {
-    const self = this
+    const state = this.state
+    const ready = this.ready
+    const appListeners = this.appListeners
+    const beforeQuit = this.beforeQuit
+    const webContentsCreated = this.webContentsCreated
     this.app = {
       isPackaged: true,
       platform,
       getPath: () => userData,
       getAppPath: () => userData,
       getVersion: () => '9.9.9',
-      requestSingleInstanceLock: () => self.state.lock,
-      whenReady: () => self.ready,
-      on: (event, listener) =>
-        self.appListeners.set(event, [...(self.appListeners.get(event) ?? []), listener]),
-      onBeforeQuit: (listener) => self.beforeQuit.push(listener),
-      onWebContentsCreated: (listener) => self.webContentsCreated.push(listener),
-      quit: () => self.quit(),
-      exit: (code) => void (self.state.exitCode = code),
-      setLoginItemSettings: ({ openAtLogin }) => void (self.state.openAtLogin = openAtLogin),
-      getLoginItemSettings: () => ({ openAtLogin: self.state.openAtLogin }),
-      showErrorBox: (title, content) => void self.state.errorBoxes.push({ title, content }),
+      requestSingleInstanceLock: () => state.lock,
+      whenReady: () => ready,
+      on: (event, listener) => appListeners.set(event, [...(appListeners.get(event) ?? []), listener]),
+      onBeforeQuit: (listener) => beforeQuit.push(listener),
+      onWebContentsCreated: (listener) => webContentsCreated.push(listener),
+      quit: () => this.quit(),
+      exit: (code) => void (state.exitCode = code),
+      setLoginItemSettings: ({ openAtLogin }) => void (state.openAtLogin = openAtLogin),
+      getLoginItemSettings: () => ({ openAtLogin: state.openAtLogin }),
+      showErrorBox: (title, content) => void state.errorBoxes.push({ title, content }),
     }
   }
 

@@ -41,7 +41,9 @@ async function overHttp(
   })
   const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }
   if (spec.method === 'GET' || spec.method === 'DELETE') {
-    const query = new URLSearchParams(Object.entries(rest).map(([k, v]) => [k, String(v)])).toString()
+    const query = new URLSearchParams(
+      Object.entries(rest).map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString()
     return http(`${base}${path}${query ? `?${query}` : ''}`, { method: spec.method, headers })
   }
   headers['content-type'] = 'application/json'
