@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Statement } from 'better-sqlite3'
 import type { Clock } from '../clock'
 import type { Db } from '../store/database'
 import { backoff, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff'
@@ -74,15 +75,15 @@ export class Queue {
   private timerAt = Infinity
 
   private readonly stmt: {
-    insert: import('better-sqlite3').Statement
-    claim: import('better-sqlite3').Statement
-    remove: import('better-sqlite3').Statement
-    reschedule: import('better-sqlite3').Statement
-    dead: import('better-sqlite3').Statement
-    heartbeat: import('better-sqlite3').Statement
-    release: import('better-sqlite3').Statement
-    next: import('better-sqlite3').Statement
-    depth: import('better-sqlite3').Statement
+    insert: Statement
+    claim: Statement
+    remove: Statement
+    reschedule: Statement
+    dead: Statement
+    heartbeat: Statement
+    release: Statement
+    next: Statement
+    depth: Statement
   }
 
   constructor(
