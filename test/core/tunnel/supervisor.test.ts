@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TunnelStatus } from '../../../src/shared/domain'
 import { ChangeBus } from '../../../src/core/changes'
-import { systemClock } from '../../../src/core/clock'
+import { FakeClock, systemClock } from '../../../src/core/clock'
 import type { AlertInput } from '../../../src/core/monitor/alert-sink'
 import { createTunnelSupervisor, TUNNEL_SETTINGS } from '../../../src/core/tunnel'
 import type { TunnelConfig, TunnelDeps, TunnelSupervisor } from '../../../src/core/tunnel'
@@ -331,6 +331,50 @@ describe('tunnel supervisor against a localtunnel relay', () => {
     expect(r.openAlerts.get('tunnel-url-changed/tunnel')?.message).toMatch(
       /Every source's publicUrl must be updated at its provider/,
     )
+  })
+})
+
+describe('tunnel supervisor reconnect timing (fake clock)', () => {
+  it('waits a jittered exponential backoff, never shorter than the reclaim delay, between registrations', async () => {
+    const clock = new FakeClock()
+    const draws = [0.5, 0.9]
+    const r = await rig(
+      {},
+      {
+        deps: {
+          clock,
+          random: () => draws.shift() ?? 0,
+          registerTimeoutMs: 1000,
+          reclaimDelayMs: 1500,
+          reconnect: { attempts: Infinity, kind: 'exponential', initialMs: 1000, maxMs: 60_000 },
+        },
+      },
+    )
+    const registrations = (): number => r.relay.registrations.length
+    const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50))
+    r.relay.hangRegistrations(2)
+    r.supervisor.start()
+    await eventually(() => registrations() === 1, 3000, 'the first registration')
+    clock.advance(1000)
+    await eventually(() => r.supervisor.status().state === 'reconnecting', 3000, 'the registration timeout')
+    expect(r.supervisor.status().error).toMatch(/did not answer the registration within 1000 ms/)
+
+    // Attempt 1: a draw of 0.5 under a 1000 ms ceiling is 500 ms, raised to the 1500 ms reclaim delay.
+    clock.advance(1499)
+    await settle()
+    expect(registrations()).toBe(1)
+    clock.advance(1)
+    await eventually(() => registrations() === 2, 3000, 'the second registration')
+    clock.advance(1000)
+    await settle()
+
+    // Attempt 2: a draw of 0.9 under a 2000 ms ceiling is 1800 ms.
+    clock.advance(1799)
+    await settle()
+    expect(registrations()).toBe(2)
+    clock.advance(1)
+    await online(r.supervisor)
+    expect(r.relay.registrations.map((reg) => reg.status)).toEqual(['held', 'held', 200])
   })
 })
 
