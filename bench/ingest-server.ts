@@ -1,0 +1,127 @@
+/**
+ * One ingest server under test, run as its own child process by bench/ingest.ts so that the load generator
+ * does not share its CPU: `tsx bench/ingest-server.ts <bare|reference|switchboard> <dataDir> [secret]`.
+ * Prints one line `READY <url> <path> <provider>` and serves until SIGTERM.
+ *
+ * - bare: node:http answering 200 to everything (the ceiling for any receiver on this machine).
+ * - reference: node:http + better-sqlite3 (WAL, synchronous=FULL), one table, group commit flushed on the next
+ *   event-loop turn, 200 after commit — nothing else. What a minimal durable receiver costs.
+ * - switchboard: createEngine on the data folder with one source (standard-webhooks when the preset exists,
+ *   verified with the secret the bench signs with; else none).
+ */
+import Database from 'better-sqlite3'
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { createEngine } from '../src/core/engine'
+import { getProvider } from '../src/core/providers'
+
+const [mode, dataDir, secret] = process.argv.slice(2)
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  )
+}
+
+function readBody(req: IncomingMessage, done: (body: Buffer) => void): void {
+  const chunks: Buffer[] = []
+  req.on('data', (c: Buffer) => chunks.push(c))
+  req.on('end', () => done(Buffer.concat(chunks)))
+}
+
+async function bare(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    readBody(req, () =>
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }).end('{"ok":true}'),
+    )
+  })
+  const url = await listen(server)
+  return { url, stop: () => new Promise((r) => server.close(() => r())) }
+}
+
+async function reference(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const db = new Database(join(dataDir!, 'reference.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, received_at INTEGER NOT NULL,
+           headers TEXT NOT NULL, body BLOB NOT NULL)`)
+  const insert = db.prepare(`INSERT INTO events (id, received_at, headers, body) VALUES (?, ?, ?, ?)`)
+  let pending: Array<{ id: string; headers: string; body: Buffer; res: ServerResponse }> = []
+  const flush = () => {
+    const batch = pending
+    pending = []
+    const now = Date.now()
+    try {
+      db.transaction(() => {
+        for (const p of batch) insert.run(p.id, now, p.headers, p.body)
+      }).immediate()
+    } catch {
+      for (const p of batch) p.res.writeHead(503).end()
+      return
+    }
+    for (const p of batch) {
+      const text = `{"id":"${p.id}"}`
+      p.res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
+    }
+  }
+  const server = createServer((req, res) => {
+    readBody(req, (body) => {
+      if (pending.length === 0) setImmediate(flush)
+      pending.push({ id: randomUUID(), headers: JSON.stringify(req.headers), body, res })
+    })
+  })
+  const url = await listen(server)
+  return {
+    url,
+    stop: async () => {
+      await new Promise<void>((r) => server.close(() => r()))
+      db.close()
+    },
+  }
+}
+
+async function switchboard(): Promise<{ url: string; provider: string; stop: () => Promise<void> }> {
+  const engine = createEngine({
+    dataDir: dataDir!,
+    receiver: { port: 0, host: '127.0.0.1' },
+    tunnel: { mode: 'off' },
+  })
+  const provider = getProvider('standard-webhooks') && secret ? 'standard-webhooks' : 'none'
+  await engine.call('sources.create', {
+    id: 'bench',
+    name: 'Bench',
+    provider,
+    ...(provider === 'standard-webhooks' ? { secret } : {}),
+  })
+  const { receiverUrl } = await engine.start()
+  return { url: receiverUrl, provider, stop: () => engine.stop() }
+}
+
+async function main(): Promise<void> {
+  const started =
+    mode === 'bare'
+      ? { ...(await bare()), provider: '-' }
+      : mode === 'reference'
+        ? { ...(await reference()), provider: '-' }
+        : mode === 'switchboard'
+          ? await switchboard()
+          : null
+  if (!started) throw new Error(`unknown mode ${mode}; use bare, reference or switchboard`)
+  console.log(`READY ${started.url} ${mode === 'switchboard' ? '/hooks/bench' : '/'} ${started.provider}`)
+  process.on('SIGTERM', () => {
+    // A clean exit lets --cpu-prof write its profile.
+    started.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  })
+}
+
+main().catch((error: Error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,190 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Webhook } from 'standardwebhooks'
+import { quantile, runLoad, type LoadRequest } from '../test/support/load'
+import { startChildServer, type ChildServer } from './child-server'
+import type { BenchRow } from './table'
+
+const SERVER = fileURLToPath(new URL('./ingest-server.ts', import.meta.url))
+
+export interface IngestOptions {
+  rounds: number
+  roundMs: number
+  connections: number
+  /** Write a CPU profile of Switchboard's receiver (node --cpu-prof) into this folder. */
+  profileDir?: string
+}
+
+interface Measured {
+  rps: number[]
+  latencies: number[]
+  serverCpu: number[]
+  clientCpu: number[]
+  non2xx: number
+  errors: number
+}
+
+/** A 1 KB JSON body (the size the issue names), different per request. */
+function body(i: number): string {
+  const head = JSON.stringify({ type: 'bench.event', n: i, id: randomUUID(), data: '' })
+  return head.replace('"data":""', `"data":"${'x'.repeat(1024 - head.length)}"`)
+}
+
+/**
+ * Issue 2's ingest comparison: (a) bare node:http, (b) a minimal durable reference receiver, (c) Switchboard's
+ * receiver — each a child process on its own core while this process generates the load on the other — measured
+ * in alternating rounds with 1 KB JSON bodies over 50 keep-alive connections. Every server gets the same
+ * Standard Webhooks-signed requests, so the client's signing cost is the same for all three.
+ */
+export async function runIngestBench(options: IngestOptions): Promise<{ rows: BenchRow[]; notes: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-ingest-'))
+  const secret = `whsec_${randomBytes(24).toString('base64')}`
+  const signer = new Webhook(secret)
+  const servers: Record<'a' | 'b' | 'c', ChildServer | null> = { a: null, b: null, c: null }
+  try {
+    servers.a = await startChildServer(SERVER, ['bare', dir])
+    servers.b = await startChildServer(SERVER, ['reference', dir])
+    servers.c = await startChildServer(
+      SERVER,
+      ['switchboard', join(dir, 'switchboard'), secret],
+      options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [],
+    )
+    const provider = servers.c.ready[2]
+    const build =
+      (path: string) =>
+      (i: number): LoadRequest => {
+        const text = body(i)
+        const id = `msg_${randomUUID()}`
+        return {
+          path,
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': id,
+            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+            'webhook-signature': signer.sign(id, new Date(), text),
+          },
+          body: text,
+        }
+      }
+    const measured: Record<'a' | 'b' | 'c', Measured> = {
+      a: { rps: [], latencies: [], serverCpu: [], clientCpu: [], non2xx: 0, errors: 0 },
+      b: { rps: [], latencies: [], serverCpu: [], clientCpu: [], non2xx: 0, errors: 0 },
+      c: { rps: [], latencies: [], serverCpu: [], clientCpu: [], non2xx: 0, errors: 0 },
+    }
+    const order: Array<'a' | 'b' | 'c'> = ['a', 'b', 'c']
+    // Round 0 warms up every server (JIT, page cache, WAL file) and is not counted.
+    for (let round = 0; round <= options.rounds; round++) {
+      // Rotate the order so no server always runs right after another one's fsync-heavy round.
+      const turn = order.map((_, k) => order[(k + round) % order.length]!)
+      for (const key of turn) {
+        const server = servers[key]!
+        const cpu0 = server.cpuMs()
+        const client0 = process.cpuUsage()
+        const result = await runLoad({
+          url: server.ready[0]!,
+          connections: options.connections,
+          requests: 10_000_000,
+          maxDurationMs: round === 0 ? Math.min(2000, options.roundMs) : options.roundMs,
+          build: build(server.ready[1]!),
+        })
+        if (round === 0) continue
+        const m = measured[key]
+        const client = process.cpuUsage(client0)
+        m.rps.push(result.okPerSecond)
+        for (const l of result.latencies) m.latencies.push(l)
+        m.serverCpu.push((server.cpuMs() - cpu0) / result.durationMs)
+        m.clientCpu.push((client.user + client.system) / 1000 / result.durationMs)
+        m.non2xx += result.answered - result.ok
+        m.errors += result.errors
+      }
+    }
+    const summary = (m: Measured) => {
+      const sorted = Float64Array.from(m.latencies).sort()
+      return {
+        rps: median(m.rps),
+        p50: quantile(sorted, 0.5),
+        p99: quantile(sorted, 0.99),
+        serverCpu: median(m.serverCpu),
+        clientCpu: median(m.clientCpu),
+        bad: m.non2xx + m.errors,
+      }
+    }
+    const a = summary(measured.a)
+    const b = summary(measured.b)
+    const c = summary(measured.c)
+    const pct = (x: number) => `${Math.round(x * 100)}%`
+    const cpuNote = (s: ReturnType<typeof summary>) =>
+      `server CPU ${pct(s.serverCpu)}, load generator CPU ${pct(s.clientCpu)}${s.bad ? `; ${s.bad} non-2xx/errors` : ''}`
+    const bounds =
+      a.serverCpu < 0.9 && a.clientCpu > 0.85
+        ? `(a) is bounded by the load generator (its CPU ${pct(a.clientCpu)}, the bare server's ${pct(a.serverCpu)}), so c/a understates the receiver's headroom`
+        : `(a) is bounded by the bare server's CPU (${pct(a.serverCpu)})`
+    const rows: BenchRow[] = [
+      { name: 'ingest (a) bare node:http', value: a.rps, unit: 'req/s', note: cpuNote(a) },
+      { name: 'ingest (a) p50 ack latency', value: a.p50, unit: 'ms' },
+      { name: 'ingest (a) p99 ack latency', value: a.p99, unit: 'ms' },
+      {
+        name: 'ingest (b) reference receiver (node:http + SQLite FULL, group commit)',
+        value: b.rps,
+        unit: 'req/s',
+        baseline: { name: '(a)', value: a.rps },
+        ratio: b.rps / a.rps,
+        note: cpuNote(b),
+      },
+      { name: 'ingest (b) p50 ack latency', value: b.p50, unit: 'ms' },
+      { name: 'ingest (b) p99 ack latency', value: b.p99, unit: 'ms' },
+      {
+        name: `ingest (c) Switchboard receiver (${provider} source)`,
+        value: c.rps,
+        unit: 'req/s',
+        baseline: { name: '(b)', value: b.rps },
+        ratio: c.rps / b.rps,
+        note: `c/b; target ≥ 0.80${c.rps / b.rps >= 0.8 ? ' (met)' : ' (NOT met)'}; ${cpuNote(c)}`,
+      },
+      {
+        name: 'ingest c/a',
+        value: c.rps,
+        unit: 'req/s',
+        baseline: { name: '(a)', value: a.rps },
+        ratio: c.rps / a.rps,
+        note: bounds,
+      },
+      {
+        name: 'ingest (c) p50 ack latency',
+        value: c.p50,
+        unit: 'ms',
+        baseline: { name: '(b)', value: b.p50 },
+        ratio: c.p50 / b.p50,
+      },
+      {
+        name: 'ingest (c) p99 ack latency',
+        value: c.p99,
+        unit: 'ms',
+        baseline: { name: '(b)', value: b.p99 },
+        ratio: c.p99 / b.p99,
+        note: `target ≤ 10 ms${c.p99 <= 10 ? ' (met)' : ' (NOT met)'}`,
+      },
+    ]
+    const notes = [
+      `Ingest: ${options.rounds} alternating rounds of ${options.roundMs / 1000} s per server after a warm-up round; ` +
+        `${options.connections} keep-alive connections; 1 KB JSON bodies signed with the standardwebhooks package ` +
+        `(sent to all three so the client's cost is equal). Each server is a child process; the load generator ` +
+        `(test/support/load.ts, node:http) runs in the bench process, so on 2 cores each side has one core. ` +
+        `req/s is the median over rounds; latencies are pooled over all rounds.`,
+    ]
+    return { rows, notes }
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s?.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
