@@ -14,6 +14,7 @@ import type {
   EventSummary,
   Health,
   Metrics,
+  MonitorSettings,
   NotificationRecord,
   Page,
   ProviderPreset,
@@ -101,6 +102,71 @@ export const runFilterSchema = z
     source: id.optional(),
     /** Include dead runs the user already resolved (default false for status=dead). */
     resolved: flag.optional(),
+  })
+  .strict()
+
+const minutes = z
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 24 * 60)
+/** A partial change to monitor settings; `deadLetters` and `store` apply engine-wide (no `source`). */
+export const monitorSettingsPatchSchema = z
+  .object({
+    expectedEveryMinutes: z
+      .number()
+      .positive()
+      .max(366 * 24 * 60)
+      .nullable()
+      .optional(),
+    failureRate: z
+      .object({
+        enabled: z.boolean(),
+        windowMinutes: minutes,
+        threshold: z.number().gt(0).max(1),
+        minRuns: z.number().int().min(1).max(1_000_000),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    signatureFailures: z
+      .object({
+        enabled: z.boolean(),
+        windowMinutes: minutes,
+        threshold: z.number().int().min(1).max(1_000_000),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    retention: z
+      .object({
+        maxAgeDays: z.number().positive().max(36_500).nullable(),
+        maxEvents: z.number().int().min(1).max(1_000_000_000).nullable(),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    deadLetters: z
+      .object({
+        enabled: z.boolean(),
+        windowMinutes: minutes,
+        growth: z.number().int().min(1).max(1_000_000),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    store: z
+      .object({
+        enabled: z.boolean(),
+        limitBytes: z
+          .number()
+          .int()
+          .min(1024 * 1024),
+        warnRatio: z.number().gt(0).max(1),
+      })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict()
 
@@ -279,6 +345,20 @@ export const operations = {
     method: 'GET',
     path: '/api/alerts',
     input: z.object({ open: flag.optional() }).strict(),
+  }),
+
+  'monitor.settings': op<MonitorSettings>()({ method: 'GET', path: '/api/monitor/settings', input: empty }),
+  /** Change alert thresholds and retention for one source, or the defaults (and global rules) without `source`. */
+  'monitor.configure': op<MonitorSettings>()({
+    method: 'PUT',
+    path: '/api/monitor/settings',
+    input: z
+      .object({
+        source: id.optional(),
+        /** A partial patch merged into the stored settings; null clears a source's overrides. */
+        settings: monitorSettingsPatchSchema.nullable(),
+      })
+      .strict(),
   }),
 
   'tunnel.get': op<TunnelStatus>()({ method: 'GET', path: '/api/tunnel', input: empty }),

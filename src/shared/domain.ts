@@ -232,6 +232,14 @@ export interface ProviderPreset {
   setup: string
 }
 
+/** Observations and estimated quantiles (milliseconds; null before the first observation). */
+export interface LatencySummary {
+  count: number
+  p50Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
+}
+
 export interface Metrics {
   at: number
   totals: Record<string, number>
@@ -239,6 +247,37 @@ export interface Metrics {
   series: Array<{ name: string; sourceId: string | null; points: Array<[number, number]> }>
   queueDepth: number
   deadLettersOpen: number
+  /** Acknowledgement latency per source since start (estimated from a histogram), in milliseconds. */
+  ackLatency?: Array<{ sourceId: string } & LatencySummary>
+  /** Step duration per step kind since start, in milliseconds. */
+  stepLatency?: Array<{ kind: string } & LatencySummary>
+}
+
+/** Alert thresholds and retention for one source (effective values: the defaults with the source's overrides). */
+export interface SourceMonitorSettings {
+  /** Silence alert when no event arrived for longer than this; null = the source has no expected cadence (off). */
+  expectedEveryMinutes: number | null
+  /** Dead runs / finished runs over the window, alerted when at or above `threshold` with at least `minRuns`. */
+  failureRate: { enabled: boolean; windowMinutes: number; threshold: number; minRuns: number }
+  /** Rejected (bad signature) requests within the window, alerted at `threshold` or more. */
+  signatureFailures: { enabled: boolean; windowMinutes: number; threshold: number }
+  /** Events older than `maxAgeDays` or beyond the newest `maxEvents` are deleted (null = no limit). */
+  retention: { maxAgeDays: number | null; maxEvents: number | null }
+}
+
+/** Engine-wide monitor settings. */
+export interface GlobalMonitorSettings {
+  /** Alert when the number of open dead letters grew by `growth` or more within the window. */
+  deadLetters: { enabled: boolean; windowMinutes: number; growth: number }
+  /** Alert when the database files reach `warnRatio` of `limitBytes` (critical at the limit). */
+  store: { enabled: boolean; limitBytes: number; warnRatio: number }
+}
+
+export interface MonitorSettings {
+  defaults: SourceMonitorSettings
+  global: GlobalMonitorSettings
+  /** One row per source: what it overrides and what applies. */
+  sources: Array<{ sourceId: string; overrides: Record<string, unknown>; effective: SourceMonitorSettings }>
 }
 
 export interface Health {

@@ -1,0 +1,206 @@
+import type { Db } from '../store/database'
+import type { MonitorSettingsStore } from './monitor-settings'
+
+const DAY = 24 * 60 * 60 * 1000
+
+export interface RetentionReport {
+  deleted: number
+  /** Events past their limit but kept: an unresolved dead letter, a run in progress, or a pending job. */
+  kept: number
+  compaction: 'none' | 'incremental' | 'full'
+}
+
+export interface RetentionOptions {
+  /** Events read (and deleted) per transaction; the job yields to the receiver between batches. */
+  batchSize?: number
+  /** Resolved alerts older than this are deleted too. */
+  resolvedAlertsKeepMs?: number
+  /** A full VACUUM (which converts the file to incremental auto-vacuum) runs when this share of pages is free. */
+  vacuumFreeRatio?: number
+  vacuumMinFreeBytes?: number
+}
+
+interface Candidate {
+  seq: number
+  id: string
+  dedup_id: string
+  received_at: number
+}
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Retention: per source, events older than `maxAgeDays` or beyond the newest `maxEvents` are deleted, oldest
+ * first, with their dedup keys and (by trigger) their full-text rows. Never deleted: an event whose run is in
+ * progress (queued, running, waiting) or dead and unresolved, and an event a queued job still refers to.
+ * Afterwards the file is compacted (see `compact`).
+ */
+export class Retention {
+  private readonly batchSize: number
+  private readonly options: Required<RetentionOptions>
+  private running: Promise<RetentionReport> | null = null
+
+  constructor(
+    private readonly db: Db,
+    private readonly settings: MonitorSettingsStore,
+    options: RetentionOptions = {},
+  ) {
+    this.options = {
+      batchSize: 500,
+      resolvedAlertsKeepMs: 90 * DAY,
+      vacuumFreeRatio: 0.25,
+      vacuumMinFreeBytes: 16 * 1024 * 1024,
+      ...options,
+    }
+    this.batchSize = this.options.batchSize
+  }
+
+  /** Apply retention once (a second call while one runs joins it). */
+  run(now: number): Promise<RetentionReport> {
+    this.running ??= this.apply(now).finally(() => (this.running = null))
+    return this.running
+  }
+
+  private async apply(now: number): Promise<RetentionReport> {
+    const db = this.db
+    const report: RetentionReport = { deleted: 0, kept: 0, compaction: 'none' }
+    const hasRuns =
+      db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get() !== undefined
+    const referenced = new Set(
+      (
+        db
+          .prepare(`SELECT json_extract(payload, '$.eventId') AS e FROM jobs WHERE json_valid(payload)`)
+          .all() as Array<{ e: unknown }>
+      )
+        .map((r) => r.e)
+        .filter((e): e is string => typeof e === 'string'),
+    )
+    const busyRuns = hasRuns
+      ? db.prepare(
+          `SELECT DISTINCT event_id FROM runs WHERE event_id IN (SELECT value FROM json_each(?))
+             AND (status IN ('queued','running','waiting') OR (status = 'dead' AND resolved_at IS NULL))`,
+        )
+      : null
+    const page = db.prepare(
+      `SELECT seq, id, dedup_id, received_at FROM events WHERE source_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    )
+    const countCutoff = db.prepare(
+      `SELECT seq FROM events WHERE source_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?`,
+    )
+    const deleteEvent = db.prepare(`DELETE FROM events WHERE seq = ?`)
+    const deleteKey = db.prepare(
+      `DELETE FROM dedup_keys WHERE source_id = ? AND dedup_id = ? AND event_id = ?`,
+    )
+
+    for (const sourceId of this.sourceIds()) {
+      const { maxAgeDays, maxEvents } = this.settings.forSource(sourceId).retention
+      if (maxAgeDays === null && maxEvents === null) continue
+      const ageBefore = maxAgeDays === null ? -Infinity : now - maxAgeDays * DAY
+      // The newest `maxEvents` events are kept: those before the maxEvents-th newest are over the count.
+      const nth =
+        maxEvents === null
+          ? undefined
+          : (countCutoff.get(sourceId, maxEvents - 1) as { seq: number } | undefined)
+      const countSeq = nth ? nth.seq - 1 : -Infinity
+      // Events are walked oldest first; receipt time follows seq, so the first one within both limits ends it.
+      let after = 0
+      let done = false
+      while (!done) {
+        const rows = page.all(sourceId, after, this.batchSize) as Candidate[]
+        if (rows.length < this.batchSize) done = true
+        const due: Candidate[] = []
+        for (const row of rows) {
+          if (row.received_at >= ageBefore && row.seq > countSeq) {
+            done = true
+            break
+          }
+          due.push(row)
+        }
+        if (due.length === 0) break
+        after = due[due.length - 1]!.seq
+        const busy = busyRuns
+          ? new Set(
+              (busyRuns.all(JSON.stringify(due.map((r) => r.id))) as Array<{ event_id: string }>).map(
+                (r) => r.event_id,
+              ),
+            )
+          : new Set<string>()
+        db.transaction(() => {
+          for (const row of due) {
+            if (busy.has(row.id) || referenced.has(row.id)) {
+              report.kept++
+              continue
+            }
+            deleteEvent.run(row.seq)
+            deleteKey.run(sourceId, row.dedup_id, row.id)
+            report.deleted++
+          }
+        }).immediate()
+        await yieldToIo()
+      }
+    }
+    db.prepare(`DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?`).run(
+      now - this.options.resolvedAlertsKeepMs,
+    )
+    if (report.deleted > 0) report.compaction = await this.compact()
+    return report
+  }
+
+  /**
+   * Give freed pages back to the file system. `auto_vacuum` only takes effect on an existing database after a
+   * VACUUM, so: with incremental auto-vacuum, release free pages in steps; without it, when much is free, run
+   * one VACUUM that also switches the file to incremental (every later compaction is then a cheap step).
+   */
+  async compact(): Promise<RetentionReport['compaction']> {
+    const db = this.db
+    const mode = db.pragma('auto_vacuum', { simple: true }) as number
+    let result: RetentionReport['compaction'] = 'none'
+    if (mode === 2) {
+      while ((db.pragma('freelist_count', { simple: true }) as number) > 0) {
+        db.pragma('incremental_vacuum(2000)')
+        result = 'incremental'
+        await yieldToIo()
+      }
+    } else if (mode === 0) {
+      const free = db.pragma('freelist_count', { simple: true }) as number
+      const pages = db.pragma('page_count', { simple: true }) as number
+      const pageSize = db.pragma('page_size', { simple: true }) as number
+      if (
+        free >= pages * this.options.vacuumFreeRatio &&
+        free * pageSize >= this.options.vacuumMinFreeBytes
+      ) {
+        db.pragma('auto_vacuum = INCREMENTAL')
+        db.exec('VACUUM')
+        result = 'full'
+      }
+    }
+    if (result !== 'none') db.pragma('wal_checkpoint(TRUNCATE)')
+    return result
+  }
+
+  /** Every source with stored events (also deleted sources' leftovers), by a skip-scan of the source index. */
+  private sourceIds(): string[] {
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE s(id) AS (
+           SELECT MIN(source_id) FROM events
+           UNION ALL
+           SELECT (SELECT MIN(source_id) FROM events WHERE source_id > s.id) FROM s WHERE s.id IS NOT NULL
+         ) SELECT id FROM s WHERE id IS NOT NULL`,
+      )
+      .all() as Array<{ id: string }>
+    return rows.map((r) => r.id)
+  }
+}
+
+/**
+ * On a new, still small database, switch to incremental auto-vacuum now (the VACUUM that makes it stick is
+ * cheap while the file is small); a large existing file is converted later, by `compact`, when much is free.
+ */
+export function preferIncrementalVacuum(db: Db, maxPages = 4096): boolean {
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 0) return false
+  if ((db.pragma('page_count', { simple: true }) as number) > maxPages) return false
+  db.pragma('auto_vacuum = INCREMENTAL')
+  db.exec('VACUUM')
+  return true
+}

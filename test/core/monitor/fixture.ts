@@ -1,0 +1,126 @@
+import { join } from 'node:path'
+import type { Change } from '../../../src/shared/contract'
+import type { EventStatus, RunStatus, RunSummary } from '../../../src/shared/domain'
+import { ChangeBus } from '../../../src/core/changes'
+import { FakeClock } from '../../../src/core/clock'
+import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
+import { newId } from '../../../src/core/ids'
+import { createMonitor, type Monitor, type MonitorDeps } from '../../../src/core/monitor'
+import { KeyFileCipher } from '../../../src/core/secrets/cipher'
+import { SourceStore } from '../../../src/core/sources/source-store'
+import { openDatabase, type Db } from '../../../src/core/store/database'
+import { Settings } from '../../../src/core/store/settings'
+import { tempDir } from '../../support/temp-dir'
+
+/** A real database file in a temp folder with the stores the monitor reads, a fake clock and a change log. */
+export interface MonitorFixture {
+  db: Db
+  dir: string
+  clock: FakeClock
+  changes: ChangeBus
+  emitted: Change[]
+  events: EventStore
+  sources: SourceStore
+  monitor: Monitor
+  deadLetters: { count: number }
+  addSource(id: string, name?: string): void
+  addEvent(sourceId: string, fields?: Partial<NewEvent>): NewEvent
+  run(eventId: string, status: RunStatus, id?: string): RunSummary
+  close(): void
+}
+
+export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFixture {
+  const dir = tempDir('switchboard-monitor-')
+  const db = openDatabase({ file: join(dir.path, 'switchboard.db') })
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 12, 0, 0))
+  const changes = new ChangeBus()
+  const emitted: Change[] = []
+  changes.subscribe((c) => emitted.push(c))
+  const events = new EventStore(db)
+  const sources = new SourceStore(db, new KeyFileCipher(join(dir.path, 'secret.key')), clock, changes, {
+    receiverBase: () => 'http://127.0.0.1:1',
+    publicBase: () => null,
+  })
+  const deadLetters = { count: 0 }
+  const monitor = createMonitor({
+    db,
+    clock,
+    changes,
+    settings: new Settings(db),
+    queueDepth: () => 0,
+    deadLettersOpen: () => deadLetters.count,
+    dataDir: dir.path,
+    ...overrides,
+  })
+  return {
+    db,
+    dir: dir.path,
+    clock,
+    changes,
+    emitted,
+    events,
+    sources,
+    monitor,
+    deadLetters,
+    addSource(id, name = id) {
+      sources.create({ id, name, provider: 'none' })
+    },
+    addEvent(sourceId, fields = {}) {
+      const body = fields.body ?? Buffer.from(JSON.stringify({ hello: 'world' }))
+      const event: NewEvent = {
+        id: newId('evt', clock.now()),
+        sourceId,
+        provider: 'none',
+        receivedAt: clock.now(),
+        method: 'POST',
+        path: `/hooks/${sourceId}`,
+        query: '',
+        headers: { 'content-type': 'application/json' },
+        contentType: 'application/json',
+        body,
+        bodySize: body.length,
+        bodyTruncated: false,
+        dedupId: `d-${Math.random().toString(36).slice(2)}`,
+        duplicateOf: null,
+        type: 'thing.happened',
+        status: 'accepted' as EventStatus,
+        verification: 'unsigned',
+        reason: null,
+        hop: 0,
+        summary: '',
+        ...fields,
+      }
+      db.transaction(() => events.insert(event)).immediate()
+      return event
+    },
+    run(eventId, status, id = newId('run', clock.now())) {
+      const now = clock.now()
+      const run: RunSummary = {
+        id,
+        eventId,
+        workflowId: 'wf',
+        workflowVersion: 1,
+        workflowName: 'wf',
+        status,
+        currentStep: null,
+        error: null,
+        resolvedAt: null,
+        createdAt: now,
+        updatedAt: now,
+        finishedAt: status === 'succeeded' || status === 'dead' ? now : null,
+        dryRun: false,
+      }
+      changes.emit({ type: 'run', run })
+      return run
+    },
+    close() {
+      monitor.stop()
+      db.close()
+      dir.remove()
+    },
+  }
+}
+
+export function alertChanges(emitted: Change[]) {
+  return emitted.flatMap((c) => (c.type === 'alert' ? [c.alert] : []))
+}
