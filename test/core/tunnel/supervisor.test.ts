@@ -108,7 +108,11 @@ async function rig(
 }
 
 const online = (supervisor: TunnelSupervisor, what = 'the tunnel online'): Promise<string> =>
-  eventually(() => (supervisor.status().state === 'online' ? supervisor.publicUrl() : null), 8000, what)
+  eventually<string | null>(
+    () => (supervisor.status().state === 'online' ? supervisor.publicUrl() : null),
+    8000,
+    what,
+  ) as Promise<string>
 
 /** A webhook sent to the public URL through the relay lands at the receiver, byte for byte. */
 async function webhookLands(rigged: Rig, url: string, body = `payload ${Math.random()}`): Promise<void> {
@@ -240,14 +244,14 @@ describe('tunnel supervisor against a localtunnel relay', () => {
 
     r.relay.handOutDifferentUrls(true)
     await r.relay.restart()
-    const newUrl = await eventually(
+    const newUrl = (await eventually(
       () =>
         r.supervisor.status().state === 'online' && r.supervisor.publicUrl() !== oldUrl
           ? r.supervisor.publicUrl()
           : null,
       8000,
       'a new URL',
-    )
+    )) as string
     const alert = r.openAlerts.get('tunnel-url-changed/tunnel')
     expect(alert).toBeDefined()
     expect(alert!.message).toContain(oldUrl)
