@@ -173,8 +173,10 @@ function DryRunPanel({ workflowId, definition }: { workflowId: string | null; de
   const [result, setResult] = useState<DryRun | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [pending, setPending] = useState(false)
-  const recent = useStore(feed.store, (s) => s.ids.slice(0, 30))
+  // Select the stable array and slice here: a selector returning a fresh array would re-render forever.
+  const ids = useStore(feed.store, (s) => s.ids)
   const events = useStore(feed.store, (s) => s.events)
+  const recent = useMemo(() => ids.slice(0, 30), [ids])
   const sampleParse = useMemo(() => parseJsonWithPositions(sample), [sample])
   const id = workflowId ?? (definition as { id?: unknown } | undefined)?.id
   const canRun =
