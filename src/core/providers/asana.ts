@@ -18,7 +18,8 @@ export const asana: Provider = {
   id: 'asana',
   name: 'Asana',
   methods: ['POST'],
-  requiresJson: true,
+  // Not JSON-only: a refused X-Hook-Secret (empty body) must reach verify and show in the feed as rejected.
+  requiresJson: false,
   usesSecret: true,
   secretRequired: false,
   options: optionsObject({}),

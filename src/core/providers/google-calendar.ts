@@ -24,6 +24,7 @@ export const googleCalendar: Provider = {
   usesSecret: true,
   secretRequired: false,
   options: optionsObject({ channelToken: optionalText('channelToken') }),
+  secretOptions: ['channelToken'],
   validateSetup: (options, hasSecret) =>
     typeof options.channelToken === 'string' || hasSecret
       ? null

@@ -28,6 +28,7 @@ export const homeAssistant: Provider = {
       })
       .optional(),
   }),
+  secretOptions: ['secretPath'],
   validateSetup: (options, hasSecret) =>
     typeof options.secretPath === 'string' || hasSecret ? null : missingTokenMessage('secretPath', PATH_WHAT),
   optionDocs: [

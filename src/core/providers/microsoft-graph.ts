@@ -23,6 +23,7 @@ export const microsoftGraph: Provider = {
       .max(128, { error: 'options.clientState is at most 128 characters (a Graph limit)' })
       .optional(),
   }),
+  secretOptions: ['clientState'],
   validateSetup: (options, hasSecret) =>
     typeof options.clientState === 'string' || hasSecret
       ? null

@@ -27,6 +27,7 @@ export const pipedrive: Provider = {
     username: requiredText('username', 'the HTTP auth username set on the Pipedrive webhook'),
     password: optionalText('password'),
   }),
+  secretOptions: ['password'],
   validateSetup: (options, hasSecret) =>
     typeof options.password === 'string' || hasSecret
       ? null

@@ -72,6 +72,8 @@ export interface Provider {
    * error message naming the missing option, or null when the source is complete.
    */
   validateSetup?(options: Record<string, unknown>, hasSecret: boolean): string | null
+  /** Option names whose values are secrets (a token, a password): never shown back to the user. */
+  secretOptions?: readonly string[]
   /** Human descriptions of the options, for the UI. */
   optionDocs: Array<{ name: string; required: boolean; description: string }>
   /** Setup text: what the user pastes where. `{url}` stands for the public URL. */

@@ -42,6 +42,7 @@ function officialV3(secret: string, now: number, payload: Buffer, signedUri = PU
       'content-type': 'application/json',
       'x-hubspot-request-timestamp': String(now),
       'x-hubspot-signature-v3': Signature.getSignature('POST', 'v3', {
+        signature: '',
         clientSecret: secret,
         requestBody: payload.toString(),
         url: signedUri,

@@ -13,9 +13,7 @@ import {
   parsedJson,
 } from './harness'
 
-const body = Buffer.from(
-  JSON.stringify({ id: 820982911946, email: 'jon@example.com', total_price: '9.99' }),
-)
+const body = Buffer.from(JSON.stringify({ id: 820982911946, email: 'jon@example.com', total_price: '9.99' }))
 
 function signed(secret: string, _now: number, payload: Buffer, prefix = 'x-shopify-') {
   return inbound({
