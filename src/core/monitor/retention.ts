@@ -49,7 +49,7 @@ export class Retention {
       batchSize: 500,
       resolvedAlertsKeepMs: 90 * DAY,
       vacuumFreeRatio: 0.25,
-      vacuumMinFreeBytes: 16 * 1024 * 1024,
+      vacuumMinFreeBytes: 8 * 1024 * 1024,
       ...options,
     }
     this.batchSize = this.options.batchSize
