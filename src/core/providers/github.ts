@@ -23,8 +23,8 @@ const SHA1_LEGACY: BodySignatureScheme = {
 export const github: Provider = {
   id: 'github',
   name: 'GitHub',
-  // GitHub can deliver application/x-www-form-urlencoded (payload=…) when the hook is set up that way.
   methods: ['POST'],
+  // GitHub delivers application/x-www-form-urlencoded (payload=…) when the hook is set up that way.
   requiresJson: false,
   usesSecret: true,
   secretRequired: true,

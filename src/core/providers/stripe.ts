@@ -6,7 +6,7 @@ import type { TimestampedSignatureScheme } from './timestamped-signature'
 import { unixSeconds } from './timestamp'
 import type { Provider } from './types'
 
-/** Stripe's SDK default tolerance. */
+/** 300 s is the Stripe SDK's default tolerance; the `whsec_…` secret is the HMAC key as a literal string. */
 const SCHEME: TimestampedSignatureScheme = {
   header: 'stripe-signature',
   label: 'Stripe-Signature',
