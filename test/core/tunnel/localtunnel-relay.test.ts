@@ -1,3 +1,5 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import localtunnel from 'localtunnel'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startLocaltunnelRelay } from '../../fixtures/localtunnel-relay'
@@ -95,5 +97,22 @@ describe('the local localtunnel relay, driven by the real localtunnel 2.0.2 clie
     expect(relay.ids()).toEqual([])
     expect(relay.registrations.filter((r) => r.status === 200)).toHaveLength(1)
     expect((await sendWebhook(`${tunnel.url}/hooks/x`, 'x', relay.lookup)).status).toBe(404)
+  })
+
+  it('shows why a supervisor is needed: each local reset costs the stock client a socket slot for good', async () => {
+    const relay = await startLocaltunnelRelay({ graceMs: 200 })
+    cleanup.push(() => relay.close())
+    const local = http.createServer((req) => req.socket.resetAndDestroy())
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => local.close(resolve)))
+    const { tunnel, errors } = await openStockClient(relay, (local.address() as AddressInfo).port)
+    await eventually(() => relay.socketCount(tunnel.clientId) === 10, 5000, 'ten sockets')
+    for (let n = 0; n < 10; n++) {
+      expect((await sendWebhook(`${tunnel.url}/hooks/reset-${n}`, 'x', relay.lookup)).status).toBe(502)
+    }
+    // No slot was reopened: the relay drops the client and the URL answers 404, with no error emitted.
+    await eventually(() => !relay.ids().includes(tunnel.clientId), 5000, 'the relay to drop the client')
+    expect((await sendWebhook(`${tunnel.url}/hooks/x`, 'x', relay.lookup)).status).toBe(404)
+    expect(errors).toEqual([])
   })
 })

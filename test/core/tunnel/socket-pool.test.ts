@@ -1,3 +1,4 @@
+import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -80,6 +81,27 @@ describe('the tunnel socket pool', () => {
     })
     await eventually(() => relay.socketCount(id) === 10, 3000, 'the slot reopened')
     expect(events.some((e) => e.type === 'lost')).toBe(false)
+  })
+
+  it('keeps every slot when the receiver resets connections (the stock client loses one per reset)', async () => {
+    const relay = await startLocaltunnelRelay()
+    cleanup.push(() => relay.close())
+    const local = http.createServer((req, res) => {
+      if (req.url?.startsWith('/hooks/reset')) req.socket.resetAndDestroy()
+      else res.end('ok')
+    })
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => local.close(resolve)))
+    const { pool, events, url, id } = await pooled(relay, (local.address() as AddressInfo).port)
+    await eventually(() => pool.live() === 10, 3000, 'ten sockets')
+    for (let n = 0; n < 12; n++) {
+      const answer = await sendWebhook(`${url}/hooks/reset-${n}`, 'x', relay.lookup)
+      expect(answer.status).toBe(502)
+    }
+    expect(events.filter((e) => e.type === 'local-error').length).toBeGreaterThanOrEqual(12)
+    await eventually(() => relay.socketCount(id) === 10, 3000, 'every slot reopened')
+    const fine = await sendWebhook(`${url}/hooks/fine`, 'x', relay.lookup)
+    expect(fine).toEqual({ status: 200, body: 'ok' })
   })
 
   it('reports lost once when the relay forgets the client and refuses its sockets', async () => {
