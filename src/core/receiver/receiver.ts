@@ -320,7 +320,7 @@ export class Receiver {
       verdict = { ok: false, reason: `verification error: ${(error as Error).message}` }
     }
     if (!verdict.ok) {
-      const type = safe(() => provider.eventType(req, json))
+      const type = safe(() => provider.eventType(req, json, ctx.options))
       observe(source.id, type, 'rejected', 401)
       this.recordRejected(source, req, json, contentType, verdict.reason)
       return this.refuse(null, res, 401, 'unauthorized', verdict.reason)
@@ -354,18 +354,18 @@ export class Receiver {
     verification: Verification,
     reason: string | null,
   ): NewEvent {
-    const { provider } = source
-    const type = status === 'handshake' ? 'handshake' : safe(() => provider.eventType(req, json))
-    const dedupId = safe(() => provider.dedupId(req, json)) ?? sha256(req.body)
+    const { provider, ctx } = source
+    const type = status === 'handshake' ? 'handshake' : safe(() => provider.eventType(req, json, ctx.options))
+    const dedupId = safe(() => provider.dedupId(req, json, ctx.options)) ?? sha256(req.body)
     return {
       id: newId('evt', req.receivedAt),
       sourceId: source.id,
       provider: provider.id,
       receivedAt: req.receivedAt,
       method: req.method,
-      path: req.path,
+      path: maskSecrets(req.path, source.secretValues),
       query: req.query,
-      headers: req.headers,
+      headers: redactCredentials(req.headers),
       contentType,
       body: req.body,
       bodySize: req.body.length,
@@ -507,6 +507,24 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
     out[name] = Array.isArray(value) ? value.join(', ') : value
   }
   return out
+}
+
+/** Credentials a sender puts in headers (basic auth) are verified, then not kept in the feed. */
+function redactCredentials(headers: Record<string, string>): Record<string, string> {
+  if (!headers.authorization && !headers['proxy-authorization']) return headers
+  const out = { ...headers }
+  for (const name of ['authorization', 'proxy-authorization']) {
+    const value = out[name]
+    if (value) out[name] = `${value.split(' ')[0]} [redacted]`
+  }
+  return out
+}
+
+/** A secret carried in the URL (Home Assistant's secret path) is verified, then masked in the stored path. */
+function maskSecrets(path: string, secrets: readonly string[]): string {
+  let masked = path
+  for (const secret of secrets) if (secret) masked = masked.split(secret).join('[secret]')
+  return masked
 }
 
 /** A missing or unreadable hop header counts as 0. */

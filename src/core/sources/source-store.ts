@@ -37,6 +37,8 @@ export interface RuntimeSource {
   maxBodyBytes: number
   rateLimit: { perSecond: number; burst: number } | null
   ctx: SourceContext
+  /** Values of the preset's secret options (a secret URL path, a password), to keep out of stored records. */
+  secretValues: string[]
 }
 
 export interface SourceUrls {
@@ -108,7 +110,7 @@ export class SourceStore {
         input.name,
         provider.id,
         input.enabled === false ? 0 : 1,
-        JSON.stringify(options),
+        this.sealOptions(provider, options),
         input.secret ? this.cipher.encrypt(input.secret) : null,
         input.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
         input.rateLimit?.perSecond ?? null,
@@ -123,7 +125,7 @@ export class SourceStore {
     const row = this.row(input.id)
     const provider = this.provider(row.provider)
     const options =
-      input.options !== undefined ? this.parseOptions(provider, input.options) : JSON.parse(row.options)
+      input.options !== undefined ? this.parseOptions(provider, input.options) : this.openOptions(row.options)
     this.checkSetup(provider, options, Boolean(input.secret ?? row.secret_enc))
     const now = this.clock.now()
     this.db
@@ -134,7 +136,7 @@ export class SourceStore {
       .run(
         input.name ?? row.name,
         input.enabled === undefined ? row.enabled : input.enabled ? 1 : 0,
-        JSON.stringify(options),
+        this.sealOptions(provider, options),
         input.secret ? this.cipher.encrypt(input.secret) : row.secret_enc,
         input.maxBodyBytes ?? row.max_body_bytes,
         input.rateLimit === undefined ? row.rate_per_second : (input.rateLimit?.perSecond ?? null),
@@ -219,6 +221,7 @@ export class SourceStore {
                 ? { perSecond: row.rate_per_second, burst: row.rate_burst }
                 : null,
             ctx: this.context(row),
+            secretValues: secretOptionValues(provider, this.openOptions(row.options)),
           }
         : null
     // Unknown ids are not cached: a scan of random ids must not grow memory.
@@ -236,7 +239,7 @@ export class SourceStore {
     if (row.secret_enc) secrets.push(this.cipher.decrypt(row.secret_enc))
     const prevUntil = row.prev_secret_until
     const prev = row.prev_secret_enc && prevUntil !== null ? this.cipher.decrypt(row.prev_secret_enc) : null
-    const options = JSON.parse(row.options) as Record<string, unknown>
+    const options = this.openOptions(row.options)
     const clock = this.clock
     return {
       id: row.id,
@@ -286,6 +289,26 @@ export class SourceStore {
     return result.data
   }
 
+  /** Secret options (a password, a channel token) are stored encrypted like secrets: `{"$sealed": base64}`. */
+  private sealOptions(provider: Provider, options: Record<string, unknown>): string {
+    const sealed: Record<string, unknown> = { ...options }
+    for (const key of provider.secretOptions ?? []) {
+      const value = sealed[key]
+      if (typeof value === 'string') sealed[key] = { $sealed: this.cipher.encrypt(value).toString('base64') }
+    }
+    return JSON.stringify(sealed)
+  }
+
+  private openOptions(stored: string): Record<string, unknown> {
+    const options = JSON.parse(stored) as Record<string, unknown>
+    for (const [key, value] of Object.entries(options)) {
+      if (value && typeof value === 'object' && typeof (value as { $sealed?: unknown }).$sealed === 'string') {
+        options[key] = this.cipher.decrypt(Buffer.from((value as { $sealed: string }).$sealed, 'base64'))
+      }
+    }
+    return options
+  }
+
   /** What the options schema alone cannot check (a value accepted as an option or as the secret). */
   private checkSetup(provider: Provider, options: Record<string, unknown>, hasSecret: boolean): void {
     const problem = provider.validateSetup?.(options, hasSecret)
@@ -314,7 +337,7 @@ export class SourceStore {
       name: row.name,
       provider: row.provider as ProviderId,
       enabled: row.enabled === 1,
-      options: redactOptions(options),
+      options: redactOptions(getProvider(row.provider), options),
       hasSecret: row.secret_enc !== null,
       previousSecretUntil:
         row.prev_secret_until !== null && row.prev_secret_until > now ? row.prev_secret_until : null,
@@ -333,10 +356,19 @@ export class SourceStore {
   }
 }
 
-/** Options that are credentials (basic-auth password, channel tokens) are not returned by the API. */
-const SECRET_OPTIONS = new Set(['password', 'channelToken', 'clientState', 'token'])
-function redactOptions(options: Record<string, unknown>): Record<string, unknown> {
+/** Options that are credentials (a basic-auth password, a channel token, a secret path) are never returned. */
+function redactOptions(
+  provider: Provider | undefined,
+  options: Record<string, unknown>,
+): Record<string, unknown> {
+  const secret = new Set(provider?.secretOptions ?? [])
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(options)) out[k] = SECRET_OPTIONS.has(k) && v ? '[set]' : v
+  for (const [k, v] of Object.entries(options)) out[k] = secret.has(k) && v ? '[set]' : v
   return out
+}
+
+function secretOptionValues(provider: Provider, options: Record<string, unknown>): string[] {
+  return (provider.secretOptions ?? [])
+    .map((k) => options[k])
+    .filter((v): v is string => typeof v === 'string' && v.length > 0)
 }
