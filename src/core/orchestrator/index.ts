@@ -418,7 +418,26 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         dispatcher.dispatch(job.payload.eventId, () => ctx.completeInTransaction()),
       )
       queue.register<{ runId: string }>(JOB_RUN, async (job, ctx) => {
-        await runner.advance(job.payload.runId, runner.jobDriver(ctx))
+        try {
+          await runner.advance(job.payload.runId, runner.jobDriver(ctx))
+        } catch (error) {
+          // Step failures never get here; this is the store or a bug. On the job's last try, end the run as
+          // dead (with the reason) rather than leave it "running" behind a dead job.
+          if (ctx.signal.aborted || job.attempts < job.maxAttempts) throw error
+          const run = runs.get(job.payload.runId)
+          if (run && (run.status === 'queued' || run.status === 'running')) {
+            runner.endDead(
+              run,
+              null,
+              `internal error: ${error instanceof Error ? error.message : String(error)}`,
+              {
+                ...runner.jobDriver(ctx),
+                inComplete: () => undefined,
+              },
+            )
+          }
+          throw error
+        }
       })
       queue.register<TimerPayload>(JOB_TIMER, async (job, ctx) => runner.handleTimer(job.payload, ctx))
       // Runs parked by the concurrency limit have no job; give each queued run one (a key makes this idempotent).

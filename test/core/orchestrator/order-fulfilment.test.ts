@@ -130,7 +130,7 @@ describe('order fulfilment, end to end against fake services', () => {
         () => (h.run(runId!).steps.find((s) => s.stepId === 'stock')?.attempts.length ?? 0) >= attempt,
         `attempt ${attempt} recorded`,
       )
-      clock.advance(60_000)
+      clock.advance(10_000) // past the backoff (0.5 jitter: 0.5s, 1s, 2s, 4s), well within signature tolerance
     }
     const dead = await h.waitForStatus(runId!, 'dead')
     expect(dead.error).toContain('step stock: HTTP 503')
