@@ -13,6 +13,7 @@ import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
 import { EventStore } from './events/event-store'
 import { createOrchestrator } from './orchestrator'
+import { countOpenDeadLetters, createMonitor } from './monitor'
 import { listPresets } from './providers'
 import { Queue } from './queue/queue'
 import { Receiver, type ReceiverLimits, type ReceiverObservation } from './receiver/receiver'
@@ -55,6 +56,8 @@ export interface EngineConfig {
   migrationsDir?: string
   version?: string
   log?: Log
+  /** Outgoing webhook for alerts (signed with Standard Webhooks), or none. */
+  alertWebhook?: { url: string; secret: string } | null
 }
 
 export interface Engine {
@@ -69,6 +72,8 @@ export interface Engine {
   /** Stop in order: intake first, then workers and the tunnel, the store last. */
   stop(): Promise<void>
   receiverUrl(): string
+  /** Metrics in the Prometheus text format (`GET /api/metrics?format=prometheus`). */
+  prometheus(): string
 }
 
 /** The composition root: builds every part and hands each its dependencies. It only wires. */
@@ -138,8 +143,22 @@ export function createEngine(config: EngineConfig): Engine {
     callbackUrl: () => publicBase() ?? receiverBase(),
     log,
   })
-  const countRuns = db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE event_id = ?`).pluck()
-  events.setRunCounter((ids) => new Map(ids.map((id) => [id, countRuns.get(id) as number])))
+  const monitor = createMonitor({
+    db,
+    clock,
+    changes,
+    random,
+    settings,
+    dataDir: config.dataDir,
+    queueDepth: () => queue.depth(),
+    deadLettersOpen: countOpenDeadLetters(db),
+    fetch: config.fetch,
+    alertWebhook: config.alertWebhook ?? null,
+    log,
+  })
+  observers.push(monitor.observe)
+
+  events.setRunCounter((ids) => orchestrator.runCounts(ids))
 
   const notBuilt = (what: string) => () => {
     throw new ApiError('unavailable', `${what} is not available in this build`)
@@ -200,7 +219,7 @@ export function createEngine(config: EngineConfig): Engine {
     },
   }
 
-  const parts: Partial<OperationHandlers> = { ...core, ...orchestrator.operations }
+  const parts: Partial<OperationHandlers> = { ...core, ...orchestrator.operations, ...monitor.operations }
   const operations = Object.fromEntries(
     OPERATION_NAMES.map((name) => [name, parts[name] ?? notBuilt(name)]),
   ) as unknown as OperationHandlers
@@ -222,6 +241,7 @@ export function createEngine(config: EngineConfig): Engine {
       sources.invalidate()
       orchestrator.start()
       queue.start()
+      monitor.start()
       started = true
       log('info', `receiver listening on ${receiverBase()}`)
       return { receiverUrl: receiverBase() }
@@ -233,8 +253,10 @@ export function createEngine(config: EngineConfig): Engine {
         await queue.stop()
       }
       started = false
+      monitor.stop()
       db.close()
     },
     receiverUrl: receiverBase,
+    prometheus: () => monitor.prometheus(),
   }
 }
