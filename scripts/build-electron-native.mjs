@@ -102,6 +102,8 @@ const stage = join(OUT, 'stage')
 const moduleDir = join(stage, 'better-sqlite3')
 rmSync(stage, { recursive: true, force: true })
 mkdirSync(stage, { recursive: true })
+// Build output, never committed.
+writeFileSync(join(OUT, '.gitignore'), '*\n')
 // A private copy, so the Node build in node_modules is never touched.
 cpSync(sqlitePackageDir, moduleDir, {
   recursive: true,

@@ -19,6 +19,8 @@ export interface AppPort {
   readonly isPackaged: boolean
   readonly platform: NodeJS.Platform
   getPath(name: 'userData'): string
+  /** Move the user-data folder (before ready; the single-instance lock lives there). */
+  setUserDataPath(path: string): void
   getAppPath(): string
   getVersion(): string
   requestSingleInstanceLock(): boolean

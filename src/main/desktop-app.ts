@@ -30,6 +30,8 @@ export interface DesktopAppOptions {
   boundary: ElectronBoundary
   createEngine(config: EngineConfig): DesktopEngine
   paths: DesktopPaths
+  /** Electron's user-data folder (profile, single-instance lock); defaults to the OS's. */
+  userDataDir?: string
   /** Data folder; defaults to `<userData>/data`. */
   dataDir?: string
   receiver?: EngineConfig['receiver']
@@ -67,6 +69,7 @@ export function registerSchemes(boundary: ElectronBoundary): void {
 export async function runDesktopApp(options: DesktopAppOptions): Promise<DesktopApp | null> {
   const { boundary, paths, log } = options
   const { app } = boundary
+  if (options.userDataDir) app.setUserDataPath(options.userDataDir)
   if (!app.requestSingleInstanceLock()) {
     app.quit()
     return null

@@ -65,6 +65,7 @@ export function electronBoundary(): ElectronBoundary {
       },
       platform: process.platform,
       getPath: (name) => app.getPath(name),
+      setUserDataPath: (path) => app.setPath('userData', path),
       getAppPath: () => app.getAppPath(),
       getVersion: () => app.getVersion(),
       requestSingleInstanceLock: () => app.requestSingleInstanceLock(),

@@ -29,7 +29,7 @@ afterEach(async () => {
 })
 
 async function launch(
-  overrides: { receiver?: EngineConfig['receiver']; platform?: NodeJS.Platform } = {},
+  overrides: { receiver?: EngineConfig['receiver']; platform?: NodeJS.Platform; userDataDir?: string } = {},
 ): Promise<Launched> {
   const dir = tempDir('switchboard-desktop-')
   const rendererDir = join(dir.path, 'renderer')
@@ -65,6 +65,7 @@ async function launch(
       windowIcon: '/icons/icon.png',
       trayIcons: { normal: '/icons/tray.png', alert: '/icons/tray-alert.png' },
     },
+    ...(overrides.userDataDir ? { userDataDir: overrides.userDataDir } : {}),
     receiver: overrides.receiver ?? { port: 0, host: '127.0.0.1' },
     tunnel: { mode: 'off' },
     log: (level, message) => logs.push(`${level}: ${message}`),
@@ -159,6 +160,14 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     const page = await electron.protocolHandlers.get('app')!('app://switchboard/index.html')
     expect(await page.text()).toContain('feed')
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+  })
+
+  it('moves the profile (and so the instance lock and data) when told to', async () => {
+    const profile = tempDir('switchboard-profile-')
+    cleanups.push(() => profile.remove())
+    const { electron, engine } = await launch({ userDataDir: profile.path })
+    expect(electron.userDataPath).toBe(profile.path)
+    expect(engine.db.name).toBe(join(profile.path, 'data', 'switchboard.db'))
   })
 
   it('refuses every web permission but clipboard writes', async () => {

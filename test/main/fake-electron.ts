@@ -216,6 +216,7 @@ export class FakeElectron implements ElectronBoundary {
   permissionRequest: ((permission: string) => boolean) | null = null
   permissionCheck: ((permission: string) => boolean) | null = null
   readonly ipcMain = new FakeIpcMain()
+  userDataPath: string
   readonly safeStorage = new FakeSafeStorage()
   private nextId = 1
   private readyResolve!: () => void
@@ -225,6 +226,7 @@ export class FakeElectron implements ElectronBoundary {
     readonly userData: string,
     platform: NodeJS.Platform = 'darwin',
   ) {
+    this.userDataPath = userData
     const state = this.state
     const ready = this.ready
     const appListeners = this.appListeners
@@ -233,7 +235,8 @@ export class FakeElectron implements ElectronBoundary {
     this.app = {
       isPackaged: true,
       platform,
-      getPath: () => userData,
+      getPath: () => this.userDataPath,
+      setUserDataPath: (path) => void (this.userDataPath = path),
       getAppPath: () => userData,
       getVersion: () => '9.9.9',
       requestSingleInstanceLock: () => state.lock,

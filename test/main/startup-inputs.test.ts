@@ -9,12 +9,14 @@ describe('desktop environment overrides', () => {
   it('reads the data folder, receiver port, tunnel switch and dev server', () => {
     expect(
       readDesktopEnv({
+        SWITCHBOARD_USER_DATA_DIR: '/tmp/profile',
         SWITCHBOARD_DATA_DIR: '/tmp/sb',
         SWITCHBOARD_PORT: '0',
         SWITCHBOARD_TUNNEL: 'off',
         ELECTRON_RENDERER_URL: 'http://localhost:5173',
       }),
     ).toEqual({
+      userDataDir: '/tmp/profile',
       dataDir: '/tmp/sb',
       receiver: { port: 0 },
       tunnel: { mode: 'off' },
