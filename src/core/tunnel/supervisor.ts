@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { LookupFunction } from 'node:net'
-import type { TunnelState, TunnelStatus } from '../../shared/domain'
+import type { AlertSeverity, TunnelState, TunnelStatus } from '../../shared/domain'
 import type { ChangeBus } from '../changes'
 import type { Clock } from '../clock'
 import type { AlertSink } from '../monitor/alert-sink'
@@ -192,6 +192,7 @@ export function createTunnelSupervisor(initial: TunnelConfig, deps: TunnelDeps):
   let downTimer: unknown = null
   let downSince: number | null = null
   let downAlertOpen = false
+  let downAlertSeverity: AlertSeverity | null = null
 
   const status: TunnelStatus = {
     state: 'off',
@@ -232,7 +233,9 @@ export function createTunnelSupervisor(initial: TunnelConfig, deps: TunnelDeps):
 
   /** Applies a status change; records history when the state or URL moves or a new message is given. */
   function update(patch: Partial<Omit<TunnelStatus, 'history'>>, message?: string): void {
-    const before = JSON.stringify({ ...status, history: status.history.length })
+    // A probe's timestamp alone is not news: leaving it out keeps the change stream quiet while all is well.
+    const fingerprint = (): string => JSON.stringify({ ...status, lastProbeAt: null, history: null })
+    const before = fingerprint()
     Object.assign(status, patch)
     const last = status.history.at(-1)
     if (
@@ -245,7 +248,7 @@ export function createTunnelSupervisor(initial: TunnelConfig, deps: TunnelDeps):
       if (status.history.length > HISTORY_LIMIT)
         status.history.splice(0, status.history.length - HISTORY_LIMIT)
     }
-    if (JSON.stringify({ ...status, history: status.history.length }) !== before || message !== undefined) {
+    if (fingerprint() !== before || message !== undefined) {
       deps.changes.emit({ type: 'tunnel', tunnel: snapshot() })
     }
     watchDown()
@@ -256,8 +259,9 @@ export function createTunnelSupervisor(initial: TunnelConfig, deps: TunnelDeps):
     const state: TunnelState = status.state
     if (state === 'connecting' || state === 'reconnecting' || state === 'failed') {
       downSince ??= clock.now()
-      if (state === 'failed') raiseDown()
-      else if (downTimer === null && !downAlertOpen) {
+      if (state === 'failed') {
+        if (downAlertSeverity !== 'critical') raiseDown()
+      } else if (downTimer === null && !downAlertOpen) {
         downTimer = clock.setTimeout(() => {
           downTimer = null
           if (status.state === 'connecting' || status.state === 'reconnecting' || status.state === 'failed') {
@@ -276,16 +280,19 @@ export function createTunnelSupervisor(initial: TunnelConfig, deps: TunnelDeps):
 
   function resolveDown(): void {
     downAlertOpen = false
+    downAlertSeverity = null
     safeAlert(() => deps.alerts.resolve(TUNNEL_DOWN_RULE, 'tunnel'))
   }
 
   function raiseDown(): void {
+    const severity: AlertSeverity = status.state === 'failed' ? 'critical' : 'warning'
     downAlertOpen = true
+    downAlertSeverity = severity
     const since = new Date(downSince ?? clock.now()).toISOString()
     const url = verifiedUrl ?? remembered(TUNNEL_SETTINGS.publicUrl)
     safeAlert(() =>
       deps.alerts.open(TUNNEL_DOWN_RULE, 'tunnel', {
-        severity: status.state === 'failed' ? 'critical' : 'warning',
+        severity,
         title: 'Tunnel down',
         message:
           `The tunnel through ${host()} has been down since ${since}` +

@@ -148,6 +148,17 @@ describe('tunnel supervisor against a localtunnel relay', () => {
     expect(r.supervisor.answerProbe('not-a-probe-nonce')).toBe(false)
   })
 
+  it('keeps probing while online without flooding the change stream', async () => {
+    const r = await rig()
+    r.supervisor.start()
+    await online(r.supervisor)
+    const emitted = r.statuses.length
+    const probes = r.receiver.probes
+    await eventually(() => r.receiver.probes >= probes + 3, 5000, 'three more probes')
+    expect(r.supervisor.status().state).toBe('online')
+    expect(r.statuses).toHaveLength(emitted)
+  })
+
   it('forwards a binary body byte for byte', async () => {
     const r = await rig()
     r.supervisor.start()
