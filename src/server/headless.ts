@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { createEngine, type Engine, type EngineConfig } from '../core/engine'
 import { loadApiToken } from './auth'
 import { ControlApi } from './control-api'
+import { exportRoute } from './export-route'
+import { prometheusRoute } from './prometheus-route'
 
 export interface HeadlessOptions {
   engine: EngineConfig
@@ -32,7 +34,12 @@ export async function startHeadless(options: HeadlessOptions): Promise<Headless>
       : existsSync(DEFAULT_RENDERER_DIR)
         ? DEFAULT_RENDERER_DIR
         : null
-  const api = new ControlApi({ engine, token, rendererDir })
+  const api = new ControlApi({
+    engine,
+    token,
+    rendererDir,
+    extraRoutes: [exportRoute(engine), prometheusRoute(engine)],
+  })
   const { receiverUrl } = await engine.start()
   let address
   try {

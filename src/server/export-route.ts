@@ -1,0 +1,68 @@
+import { once } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ApiError, badInput, eventFilterSchema } from '../shared/contract'
+import type { Engine } from '../core/engine'
+import { decodeText, EventStore } from '../core/events/event-store'
+import type { ExtraRoute } from './control-api'
+
+const PATH = '/api/events/export'
+const PAGE = 500
+
+/**
+ * `GET /api/events/export?source&status&type&q` — every matching event as NDJSON (one JSON object a line,
+ * newest first): the feed summary plus query, headers and the body (`body` as text when it is UTF-8 text,
+ * else `bodyBase64`). Filters and search mean what they mean for `GET /api/events`. Streamed page by page
+ * with backpressure, so an export of the whole history does not hold it in memory.
+ */
+export function exportRoute(engine: Engine): ExtraRoute {
+  let store: EventStore | null = null
+  return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (url.pathname !== PATH && url.pathname !== `${PATH}/`) return false
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD')
+      throw new ApiError('method_not_allowed', `${req.method} is not allowed on ${PATH}`)
+    }
+    const parsed = eventFilterSchema.safeParse(Object.fromEntries(url.searchParams))
+    if (!parsed.success) throw badInput(parsed.error)
+    store ??= new EventStore(engine.db)
+
+    res.writeHead(200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'content-disposition': 'attachment; filename="switchboard-events.ndjson"',
+      'cache-control': 'no-store',
+    })
+    if (req.method === 'HEAD') {
+      res.end()
+      return true
+    }
+    let closed = false
+    res.once('close', () => (closed = true))
+    let before: string | undefined
+    do {
+      const page = await engine.call('events.list', {
+        ...parsed.data,
+        ...(before ? { before } : {}),
+        limit: PAGE,
+      })
+      let chunk = ''
+      for (const summary of page.items) {
+        const loaded = store.load(summary.id)
+        if (!loaded) continue // deleted by retention since the page was read
+        const text = decodeText(loaded.body)
+        chunk +=
+          JSON.stringify({
+            ...summary,
+            query: loaded.query,
+            headers: loaded.headers,
+            body: text,
+            bodyBase64: text === null ? loaded.body.toString('base64') : null,
+          }) + '\n'
+      }
+      if (closed) return true
+      if (chunk && !res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+      before = page.nextCursor ?? undefined
+    } while (before && !closed)
+    res.end()
+    return true
+  }
+}

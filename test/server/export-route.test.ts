@@ -1,0 +1,128 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EventStore } from '../../src/core/events/event-store'
+import { newId } from '../../src/core/ids'
+import { startHeadless, type Headless } from '../../src/server/headless'
+import { http } from '../support/http'
+import { tempDir } from '../support/temp-dir'
+
+let server: Headless
+let dir: ReturnType<typeof tempDir>
+
+beforeAll(async () => {
+  dir = tempDir()
+  server = await startHeadless({
+    engine: { dataDir: join(dir.path, 'data'), receiver: { port: 0 }, tunnel: { mode: 'off' } },
+    apiPort: 0,
+    rendererDir: null,
+  })
+  await server.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+  await server.engine.call('sources.create', { id: 'cam', name: 'Camera', provider: 'none' })
+  const post = (source: string, body: string | Buffer, contentType = 'application/json') =>
+    http(`${server.receiverUrl}/hooks/${source}`, { headers: { 'content-type': contentType }, body })
+  await post('shop', '{"order":"A-1","note":"gift wrap"}')
+  await post('shop', '{"order":"A-2"}')
+  await post('cam', Buffer.from([0, 1, 2, 250]), 'application/octet-stream')
+})
+afterAll(async () => {
+  await server.stop()
+  dir.remove()
+})
+
+const auth = () => ({ authorization: `Bearer ${server.token}` })
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+describe('GET /api/events/export', () => {
+  it('streams every event as NDJSON with headers and body, newest first', async () => {
+    const res = await http(`${server.apiUrl}/api/events/export`, { headers: auth() })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/)
+    const rows = lines(res.text)
+    expect(rows.map((r) => r.sourceId)).toEqual(['cam', 'shop', 'shop'])
+    expect(rows[2]).toMatchObject({
+      status: 'accepted',
+      body: '{"order":"A-1","note":"gift wrap"}',
+      bodyBase64: null,
+    })
+    expect((rows[2]!.headers as Record<string, string>)['content-type']).toBe('application/json')
+    expect(rows[0]).toMatchObject({ body: null, bodyBase64: Buffer.from([0, 1, 2, 250]).toString('base64') })
+  })
+
+  it('applies the same filters and search as the event list', async () => {
+    const bySource = lines(
+      (await http(`${server.apiUrl}/api/events/export?source=cam`, { headers: auth() })).text,
+    )
+    expect(bySource.map((r) => r.sourceId)).toEqual(['cam'])
+    const searched = lines(
+      (await http(`${server.apiUrl}/api/events/export?q=gift%20wrap&source=shop`, { headers: auth() })).text,
+    )
+    expect(searched.map((r) => r.body)).toEqual(['{"order":"A-1","note":"gift wrap"}'])
+    const none = await http(`${server.apiUrl}/api/events/export?status=rejected`, { headers: auth() })
+    expect(none.status).toBe(200)
+    expect(none.text).toBe('')
+  })
+
+  it('pages through more events than one page holds', async () => {
+    const store = new EventStore(server.engine.db)
+    const body = Buffer.from('{"bulk":true}')
+    server.engine.db.transaction(() => {
+      for (let i = 0; i < 1234; i++) {
+        store.insert({
+          id: newId('evt'),
+          sourceId: 'bulk',
+          provider: 'none',
+          receivedAt: Date.now(),
+          method: 'POST',
+          path: '/hooks/bulk',
+          query: '',
+          headers: {},
+          contentType: 'application/json',
+          body,
+          bodySize: body.length,
+          bodyTruncated: false,
+          dedupId: `bulk-${i}`,
+          duplicateOf: null,
+          type: null,
+          status: 'accepted',
+          verification: 'unsigned',
+          reason: null,
+          hop: 0,
+          summary: '',
+        })
+      }
+    })()
+    const rows = lines(
+      (await http(`${server.apiUrl}/api/events/export?source=bulk`, { headers: auth() })).text,
+    )
+    expect(rows).toHaveLength(1234)
+    expect(new Set(rows.map((r) => r.id)).size).toBe(1234)
+  })
+
+  it('refuses bad filters and missing credentials', async () => {
+    const bad = await http(`${server.apiUrl}/api/events/export?status=nope`, { headers: auth() })
+    expect(bad.status).toBe(400)
+    expect(bad.json).toMatchObject({ error: { code: 'bad_request' } })
+    const unknown = await http(`${server.apiUrl}/api/events/export?color=red`, { headers: auth() })
+    expect(unknown.status).toBe(400)
+    expect((await http(`${server.apiUrl}/api/events/export`)).status).toBe(401)
+  })
+})
+
+describe('GET /api/metrics?format=prometheus', () => {
+  it('answers the text exposition format, and JSON without the format', async () => {
+    const text = await http(`${server.apiUrl}/api/metrics?format=prometheus`, { headers: auth() })
+    expect(text.status).toBe(200)
+    expect(text.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
+    expect(text.text).toMatch(/^# TYPE switchboard_webhook_requests_total counter$/m)
+    expect(text.text).toMatch(
+      /^switchboard_webhook_requests_total\{source="shop",type="",outcome="accepted"\} 2$/m,
+    )
+    const json = await http(`${server.apiUrl}/api/metrics`, { headers: auth() })
+    expect(json.json).toMatchObject({ totals: { accepted: 3 } })
+    expect((await http(`${server.apiUrl}/api/metrics?format=prometheus`)).status).toBe(401)
+  })
+})
