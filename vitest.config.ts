@@ -33,6 +33,7 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/support/build-renderer.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -67,4 +67,28 @@ describe('bulk retry of dead letters', () => {
     store.applyChanges([{ type: 'run', run: { ...run, status: 'dead', resolvedAt: 5 } }])
     expect(store.store.getState().items).toHaveLength(0)
   })
+
+  it('reloads when a run dies while a source filter is set (a run summary does not name its source)', async () => {
+    vi.useFakeTimers()
+    try {
+      const run = makeRun({ status: 'dead' })
+      let stored: ReturnType<typeof makeRun>[] = []
+      const client = {
+        'runs.list': vi.fn(async () => ({ items: stored, nextCursor: null })),
+        'runs.retryBulk': vi.fn(),
+      }
+      const store = createDeadLettersStore(client as never)
+      await store.setFilter({ source: 'shop' })
+      expect(store.store.getState().items).toHaveLength(0)
+      stored = [run]
+      store.applyChanges([{ type: 'run', run }])
+      store.applyChanges([{ type: 'run', run: makeRun({ status: 'dead' }) }])
+      expect(client['runs.list']).toHaveBeenCalledTimes(1)
+      await vi.advanceTimersByTimeAsync(300)
+      expect(client['runs.list']).toHaveBeenCalledTimes(2)
+      expect(store.store.getState().items.map((r) => r.id)).toEqual([run.id])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
 })

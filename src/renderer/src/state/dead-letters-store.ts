@@ -34,6 +34,8 @@ const IDLE: BulkRetry = { phase: 'idle', ids: [], done: 0, retried: [], skipped:
 /** Ids per `runs.retryBulk` request: small enough to show progress, large enough to be quick. */
 export const BULK_CHUNK = 25
 const MAX_BULK = 10_000
+/** Runs dying in a burst cost one reload, not one each. */
+const RELOAD_DELAY_MS = 250
 
 export type DeadLettersStore = ReturnType<typeof createDeadLettersStore>
 
@@ -79,12 +81,22 @@ export function createDeadLettersStore(client: Pick<ApiClient, 'runs.list' | 'ru
     return load()
   }
 
+  let reloadTimer: ReturnType<typeof setTimeout> | null = null
+  function reloadSoon(): void {
+    if (reloadTimer !== null) return
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null
+      void load()
+    }, RELOAD_DELAY_MS)
+  }
+
   /**
-   * Keep the list current. A run that turns dead is added only when the filter has no source (a run
-   * summary does not name its source; a reload picks those up).
+   * Keep the list current. A run that turns dead is added directly when the filter has no source; with a
+   * source filter the list is reloaded instead, because a run summary does not name its source.
    */
   function applyChanges(changes: readonly Change[]): void {
-    const { items, filter } = store.getState()
+    const { items, filter, phase } = store.getState()
+    if (phase === 'idle') return
     let next = items
     for (const change of changes) {
       if (change.type !== 'run') continue
@@ -95,6 +107,8 @@ export function createDeadLettersStore(client: Pick<ApiClient, 'runs.list' | 'ru
         next = keep ? next.map((r, i) => (i === at ? run : r)) : next.filter((_, i) => i !== at)
       } else if (keep && !filter.source) {
         next = [run, ...next]
+      } else if (keep) {
+        reloadSoon()
       }
     }
     if (next !== items) store.setState({ items: next })
