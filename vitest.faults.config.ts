@@ -6,6 +6,7 @@ export default defineConfig({
     name: 'faults',
     environment: 'node',
     include: ['test/faults/**/*.test.ts'],
+    globalSetup: ['test/faults/global-setup.ts'],
     testTimeout: 600_000,
     hookTimeout: 120_000,
     fileParallelism: false,
