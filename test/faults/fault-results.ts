@@ -37,7 +37,7 @@ export function mergeFaultResults(): {
   tests: Record<string, FaultPart>
 } {
   const tests: Record<string, FaultPart> = {}
-  let files: string[] = []
+  let files: string[]
   try {
     files = readdirSync(PARTS_DIR).filter((f) => f.endsWith('.json'))
   } catch {
