@@ -245,14 +245,16 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window, 'https://evil.example/'))
     expect(pushed(window)).toEqual([])
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window))
-    expect(pushed(window)).toMatchObject([{ type: 'source', source: { id: 'one' } }])
+    // Everything held since start-up (the tunnel's initial state, the new source, …), oldest first.
+    expect(pushed(window).at(-1)).toMatchObject({ type: 'source', source: { id: 'one' } })
 
     await invoke('intake.set', { paused: true })
     expect(pushed(window).at(-1)).toEqual({ type: 'intake', paused: true })
 
     window.webContents.reload()
+    const before = pushed(window).length
     await invoke('intake.set', { paused: false })
-    expect(pushed(window)).toHaveLength(2)
+    expect(pushed(window)).toHaveLength(before)
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window))
     expect(pushed(window).at(-1)).toEqual({ type: 'intake', paused: false })
   })
