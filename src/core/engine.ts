@@ -13,6 +13,7 @@ import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
 import { EventStore } from './events/event-store'
 import { createOrchestrator } from './orchestrator'
+import { createTunnelSupervisor, storedTunnelConfig } from './tunnel'
 import { countOpenDeadLetters, createMonitor } from './monitor'
 import { listPresets } from './providers'
 import { Queue } from './queue/queue'
@@ -100,8 +101,8 @@ export function createEngine(config: EngineConfig): Engine {
 
   const receiverBase = () =>
     `http://${receiverHost.includes(':') ? `[${receiverHost}]` : receiverHost}:${receiverPort}`
-  const publicBase = (): string | null =>
-    config.tunnel?.mode === 'external' && config.tunnel.externalUrl ? config.tunnel.externalUrl : null
+  // The tunnel's public URL is bound late: the supervisor is built after the stores that read it.
+  let publicBase = (): string | null => null
 
   const sources = new SourceStore(db, cipher, clock, changes, { receiverBase, publicBase })
   const events = new EventStore(db)
@@ -158,6 +159,27 @@ export function createEngine(config: EngineConfig): Engine {
   })
   observers.push(monitor.observe)
 
+  // Explicit configuration (CLI flags) wins; else what the user last chose in the UI; else the public relay.
+  const { lookup, probeIntervalMs, probeTimeoutMs, ...tunnelConfig } = config.tunnel ?? {
+    ...(storedTunnelConfig(settings) ?? { mode: 'tunnel' as const }),
+  }
+  const tunnel = createTunnelSupervisor(tunnelConfig, {
+    localPort: () => receiverPort,
+    localHost: receiverHost === '0.0.0.0' || receiverHost === '::' ? '127.0.0.1' : receiverHost,
+    clock,
+    random,
+    changes,
+    settings,
+    alerts: monitor.alerts,
+    affectedSources: () => sources.list().map((s) => s.id),
+    lookup,
+    probeIntervalMs,
+    probeTimeoutMs,
+    log,
+  })
+  publicBase = () => tunnel.publicUrl()
+  receiver.answerProbe = (nonce) => tunnel.answerProbe(nonce)
+
   events.setRunCounter((ids) => orchestrator.runCounts(ids))
 
   const notBuilt = (what: string) => () => {
@@ -210,6 +232,12 @@ export function createEngine(config: EngineConfig): Engine {
       return { contentType, base64: body.toString('base64'), truncated }
     },
     'actions.list': ({ before, limit }) => actions.list(limit, before),
+    'tunnel.get': () => tunnel.status(),
+    'tunnel.configure': async (input) => {
+      const status = await tunnel.configure(input)
+      sources.invalidate()
+      return status
+    },
     'intake.get': () => ({ paused: intakePaused }),
     'intake.set': ({ paused }) => {
       intakePaused = paused
@@ -242,6 +270,7 @@ export function createEngine(config: EngineConfig): Engine {
       orchestrator.start()
       queue.start()
       monitor.start()
+      tunnel.start()
       started = true
       log('info', `receiver listening on ${receiverBase()}`)
       return { receiverUrl: receiverBase() }
@@ -249,6 +278,7 @@ export function createEngine(config: EngineConfig): Engine {
     async stop() {
       if (started) {
         await receiver.close()
+        await tunnel.stop()
         await orchestrator.stop()
         await queue.stop()
       }

@@ -36,11 +36,14 @@ async function main(): Promise<void> {
     engine: {
       dataDir: values['data-dir'] ?? defaultDataDir(),
       receiver: { port: port(values.port, 7770, 'port'), host: values.host ?? '127.0.0.1' },
+      // Without tunnel flags the engine uses what the user last chose in the UI (or the public relay).
       tunnel: values['external-url']
         ? { mode: 'external', externalUrl: values['external-url'] }
         : values['no-tunnel']
           ? { mode: 'off' }
-          : { mode: 'tunnel', host: values['tunnel-host'], subdomain: values.subdomain },
+          : values['tunnel-host'] || values.subdomain
+            ? { mode: 'tunnel', host: values['tunnel-host'], subdomain: values.subdomain }
+            : undefined,
       log: (level, message, data) => {
         if (level !== 'info') console.error(`[${level}] ${message}`, data ?? '')
       },

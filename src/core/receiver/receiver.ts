@@ -61,7 +61,6 @@ export interface ReceiverDeps {
   changes: ChangeBus
   hopLimit: number
   isPaused(): boolean
-  answerProbe?: (nonce: string) => boolean
   observe?: (o: ReceiverObservation) => void
   limits?: Partial<ReceiverLimits>
   log?: (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
@@ -96,6 +95,9 @@ export class Receiver {
   private rejectedSincePrune = 0
   private inFlight = 0
   private drained: (() => void) | null = null
+
+  /** Answers the tunnel's self-probe (set once the tunnel supervisor exists). */
+  answerProbe: ((nonce: string) => boolean) | null = null
 
   constructor(private readonly deps: ReceiverDeps) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits }
@@ -184,7 +186,7 @@ export class Receiver {
 
     if (sourceId === PROBE) {
       const nonce = slash === -1 ? '' : rest.slice(slash + 1)
-      if (nonce && this.deps.answerProbe?.(nonce)) {
+      if (nonce && this.answerProbe?.(nonce)) {
         req.resume()
         res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(nonce)
         return

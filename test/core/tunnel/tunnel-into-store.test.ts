@@ -51,8 +51,8 @@ async function wired(relay: LocaltunnelRelay) {
     changes,
     hopLimit: 5,
     isPaused: () => false,
-    answerProbe: (nonce) => supervisor?.answerProbe(nonce) ?? false,
   })
+  receiver.answerProbe = (nonce) => supervisor?.answerProbe(nonce) ?? false
   port = (await receiver.listen(0, '127.0.0.1')).port
   cleanup.push(() => receiver.close())
   const alerts = new AlertStore(db, clock, changes)
