@@ -174,9 +174,9 @@ describe('the UI against the headless server', () => {
     expect(crm.effects('/orders')).toHaveLength(1)
     expect(crm.to('/orders').at(-1)!.json).toEqual({ order: 'A-1' })
     // A clean picture for the README: no toasts, the inspector from its top.
-    await page.evaluate(() =>
-      document.querySelectorAll<HTMLButtonElement>('.outcomes button').forEach((b) => b.click()),
-    )
+    await page
+      .locator('.outcomes button')
+      .evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLElement).click()))
     await inspector.evaluate((el) => el.scrollTo(0, 0))
     const path = await shot('inspector')
     mkdirSync(resolve(import.meta.dirname, '../../docs'), { recursive: true })
