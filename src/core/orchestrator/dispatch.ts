@@ -3,8 +3,8 @@ import type { RunSummary } from '../../shared/domain'
 import { typeMatches, type WorkflowDefinition } from '../../shared/workflow'
 import { newId } from '../ids'
 import { evaluate, expressionInput, truthy } from './expressions'
-import type { RunStore, WaitRow } from './run-store'
-import { JOB_RUN, type Runner } from './runner'
+import { EARLIER_EVENTS_LIMIT, type RunRow, type RunStore, type WaitRow } from './run-store'
+import { JOB_RUN, type Runner, type WaitScanPayload } from './runner'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import type { WorkflowStore } from './workflow-store'
 
@@ -21,7 +21,10 @@ export function callbackRunId(event: LoadedEvent): string | null {
   return match ? match[1]! : null
 }
 
-/** Matches events to workflow triggers (fan-out) and to runs waiting for them (fan-in). */
+/**
+ * Matches events to workflow triggers (fan-out) and to runs waiting for them (fan-in), both when an event is
+ * dispatched and, for events that arrived before a wait registered, when the wait looks back at them.
+ */
 export class Dispatcher {
   constructor(
     private readonly deps: OrchestratorDeps,
@@ -72,62 +75,111 @@ export class Dispatcher {
     return out
   }
 
-  /** Waiting runs this event resumes: by the run's callback path, else by type and the JSONata `match`. */
-  async matchingWaits(event: LoadedEvent): Promise<WaitRow[]> {
+  /**
+   * Does this event answer this run's wait? By the run's callback path (`/hooks/<source>/runs/<runId>`), else
+   * by type and the JSONata `match`. Only events that arrived after the run's `events_after` point count.
+   * A failing `match` counts as no answer, and is logged.
+   */
+  async waitAccepts(
+    wait: WaitRow,
+    run: RunRow,
+    event: LoadedEvent,
+    eventSeq: number | null,
+  ): Promise<boolean> {
+    if (event.summary.sourceId !== wait.source_id) return false
+    if (run.events_after !== null && eventSeq !== null && eventSeq <= run.events_after) return false
+    const types = wait.types ? (JSON.parse(wait.types) as string[]) : undefined
+    if (!typeMatches(types, event.summary.type)) return false
     const callbackFor = callbackRunId(event)
+    if (callbackFor !== null) return callbackFor === run.id
+    if (!wait.match) return true
+    const runEvent = this.deps.loadEvent(run.event_id)
+    const steps: Record<string, unknown> = {}
+    for (const s of this.runs.steps(run.id)) {
+      if (s.status === 'succeeded')
+        steps[s.step_id] = s.output === null ? null : (JSON.parse(s.output) as unknown)
+    }
+    try {
+      const matched = await evaluate(
+        wait.match,
+        expressionInput(event.json, {
+          event: event.json ?? null,
+          body: event.json ?? null,
+          headers: event.headers,
+          source: event.summary.sourceId,
+          type: event.summary.type,
+          path: event.path,
+          steps,
+          secrets: this.deps.vault.values(),
+          run: {
+            id: run.id,
+            eventId: run.event_id,
+            workflowId: run.workflow_id,
+            event: runEvent?.json ?? null,
+          },
+        }),
+      )
+      return truthy(matched)
+    } catch (error) {
+      this.log(`run ${run.id}: waitForEvent "match" failed`, {
+        eventId: event.summary.id,
+        error: String(error),
+      })
+      return false
+    }
+  }
+
+  /** Waiting runs this event resumes (fan-in: every waiting run it answers). */
+  async matchingWaits(event: LoadedEvent): Promise<WaitRow[]> {
+    const seq = this.runs.eventSeq(event.summary.id)
     const out: WaitRow[] = []
     for (const wait of this.runs.waitsFor(event.summary.sourceId)) {
-      const types = wait.types ? (JSON.parse(wait.types) as string[]) : undefined
-      if (!typeMatches(types, event.summary.type)) continue
-      if (callbackFor !== null) {
-        if (callbackFor === wait.run_id) out.push(wait)
-        continue
-      }
-      if (!wait.match) {
-        out.push(wait)
-        continue
-      }
       const run = this.runs.get(wait.run_id)
-      if (!run) continue
-      const runEvent = this.deps.loadEvent(run.event_id)
-      const steps: Record<string, unknown> = {}
-      for (const s of this.runs.steps(run.id)) {
-        if (s.status === 'succeeded')
-          steps[s.step_id] = s.output === null ? null : (JSON.parse(s.output) as unknown)
-      }
-      try {
-        const matched = await evaluate(
-          wait.match,
-          expressionInput(event.json, {
-            event: event.json ?? null,
-            body: event.json ?? null,
-            headers: event.headers,
-            source: event.summary.sourceId,
-            type: event.summary.type,
-            path: event.path,
-            steps,
-            secrets: this.deps.vault.values(),
-            run: {
-              id: run.id,
-              eventId: run.event_id,
-              workflowId: run.workflow_id,
-              event: runEvent?.json ?? null,
-            },
-          }),
-        )
-        if (truthy(matched)) out.push(wait)
-      } catch (error) {
-        this.log(`run ${run.id}: waitForEvent "match" failed`, {
-          eventId: event.summary.id,
-          error: String(error),
-        })
-      }
+      if (run && (await this.waitAccepts(wait, run, event, seq))) out.push(wait)
     }
     return out
   }
 
-  /** Create one queued run per matched workflow (inside a transaction). */
-  inStartRuns(event: LoadedEvent, matches: TriggerMatch[], changes: Change[]): RunSummary[] {
+  /**
+   * The `run-wait-scan` job: a wait registered after events on its source had already arrived (and been
+   * dispatched without finding it). Look at them, oldest first, among the newest `EARLIER_EVENTS_LIMIT` in
+   * (run.events_after, upTo], skipping the ones this run already took; the first that answers the wait resumes
+   * the run, exactly as its dispatch would have, in one transaction with the job's completion.
+   */
+  async answerFromEarlierEvents(payload: WaitScanPayload, complete: () => boolean): Promise<void> {
+    const wait = this.runs.wait(payload.runId, payload.stepId)
+    const run = wait ? this.runs.get(payload.runId) : null
+    let answer: LoadedEvent | null = null
+    if (wait && run && run.status === 'waiting' && run.events_after !== null) {
+      const types = wait.types ? (JSON.parse(wait.types) as string[]) : undefined
+      const candidates = this.runs.earlierEvents(
+        run.id,
+        wait.source_id,
+        run.events_after,
+        payload.upTo,
+        types,
+        EARLIER_EVENTS_LIMIT,
+      )
+      for (const candidate of candidates) {
+        const event = this.deps.loadEvent(candidate.id)
+        if (!event || event.summary.status !== 'accepted') continue
+        if (await this.waitAccepts(wait, run, event, candidate.seq)) {
+          answer = event
+          break
+        }
+      }
+    }
+    this.runner.transact((changes) => {
+      if (!complete()) throw new Error('the wait-scan job lease was lost')
+      if (answer) this.runner.inResume(payload.runId, payload.stepId, answer, changes)
+    })
+  }
+
+  /**
+   * Create one queued run per matched workflow (inside a transaction). A `replay` run's waits take only events
+   * that arrive from now on; a run the event started itself takes events that arrived after that event.
+   */
+  inStartRuns(event: LoadedEvent, matches: TriggerMatch[], changes: Change[], replay = false): RunSummary[] {
     const now = this.deps.clock.now()
     const started: RunSummary[] = []
     for (const match of matches) {
@@ -142,6 +194,7 @@ export class Dispatcher {
         hop: event.summary.hop,
         now,
         dryRun: false,
+        replay,
       })
       this.deps.queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
       const summary = this.runs.summary(this.runs.get(id)!)

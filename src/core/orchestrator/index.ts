@@ -8,17 +8,19 @@ import { RunStore, type RunRow } from './run-store'
 import {
   JOB_RUN,
   JOB_TIMER,
+  JOB_WAIT_SCAN,
   nextStep,
   Runner,
   type Driver,
   type RecordedCall,
   type TimerPayload,
+  type WaitScanPayload,
 } from './runner'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import { WorkflowStore } from './workflow-store'
 
 export type { LoadedEvent, OrchestratorDeps, OrchestratorLog } from './types'
-export { JOB_RUN, JOB_TIMER } from './runner'
+export { JOB_RUN, JOB_TIMER, JOB_WAIT_SCAN } from './runner'
 
 /** The job kind the receiver adds (in the same transaction as each accepted event). */
 export const JOB_DISPATCH = 'dispatch'
@@ -74,7 +76,8 @@ function parseWorkflow(raw: unknown): WorkflowDefinition {
 /**
  * The orchestrator: workflows (versioned), runs advanced step by step as durable queue jobs, waits that
  * correlate later events, retries with backoff, dead letters, secrets, notifications. It registers the
- * `dispatch` job (added by the receiver for every accepted event) and its own `run` and `run-timer` jobs.
+ * `dispatch` job (added by the receiver for every accepted event) and its own `run`, `run-timer` and
+ * `run-wait-scan` jobs.
  */
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const { db, clock, queue } = deps
@@ -399,7 +402,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       }
       const matches = await dispatcher.matchingWorkflows(event)
       return runner.transact((list) => {
-        const started = dispatcher.inStartRuns(event, matches, list)
+        const started = dispatcher.inStartRuns(event, matches, list, true)
         const action = deps.actions.record('replay', id, { runs: started.map((r) => r.id) }, clock.now())
         list.push({ type: 'action', action })
         return { runs: started }
@@ -440,6 +443,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         }
       })
       queue.register<TimerPayload>(JOB_TIMER, async (job, ctx) => runner.handleTimer(job.payload, ctx))
+      queue.register<WaitScanPayload>(JOB_WAIT_SCAN, (job, ctx) =>
+        dispatcher.answerFromEarlierEvents(job.payload, () => ctx.completeInTransaction()),
+      )
       // Runs parked by the concurrency limit have no job; give each queued run one (a key makes this idempotent).
       db.transaction(() => {
         for (const { id } of db

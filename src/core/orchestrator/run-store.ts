@@ -18,6 +18,8 @@ export interface RunRow {
   updated_at: number
   finished_at: number | null
   dry_run: number
+  /** events.seq after which events may answer this run's waits (null: only events after a wait registered). */
+  events_after: number | null
 }
 
 export interface StepRow {
@@ -45,6 +47,16 @@ export interface WaitRow {
   expires_at: number
 }
 
+/** An event a waiting run may take that arrived before its wait registered (see `RunStore.earlierEvents`). */
+export interface EarlierEventRow {
+  seq: number
+  id: string
+  type: string | null
+}
+
+/** How many of the newest events on a source a wait looks back at when it registers. */
+export const EARLIER_EVENTS_LIMIT = 200
+
 export interface RunFilter {
   status?: RunStatus
   workflow?: string
@@ -60,8 +72,9 @@ export class RunStore {
     this.stmt = {
       insertRun: db.prepare(
         `INSERT INTO runs (id, event_id, source_id, workflow_id, workflow_version, workflow_name, status, hop,
-           created_at, updated_at, dry_run)
-         VALUES (@id, @eventId, @sourceId, @workflowId, @version, @name, @status, @hop, @now, @now, @dryRun)`,
+           created_at, updated_at, dry_run, events_after)
+         VALUES (@id, @eventId, @sourceId, @workflowId, @version, @name, @status, @hop, @now, @now, @dryRun,
+           CASE WHEN @replay = 1 THEN (SELECT MAX(seq) FROM events) ELSE (SELECT seq FROM events WHERE id = @eventId) END)`,
       ),
       get: db.prepare(`SELECT * FROM runs WHERE id = ?`),
       forEvent: db.prepare(`SELECT * FROM runs WHERE event_id = ? AND dry_run = 0 ORDER BY seq`),
@@ -105,6 +118,12 @@ export class RunStore {
       waitsFor: db.prepare(`SELECT * FROM waits WHERE source_id = ? ORDER BY created_at, run_id`),
       removeWait: db.prepare(`DELETE FROM waits WHERE run_id = ? AND step_id = ?`),
       removeWaits: db.prepare(`DELETE FROM waits WHERE run_id = ?`),
+      wait: db.prepare(`SELECT * FROM waits WHERE run_id = ? AND step_id = ?`),
+      eventSeq: db.prepare(`SELECT seq FROM events WHERE id = ?`),
+      newestSeqOn: db.prepare(`SELECT seq FROM events WHERE source_id = ? ORDER BY seq DESC LIMIT 1`),
+      addAnswer: db.prepare(
+        `INSERT OR IGNORE INTO wait_answers (run_id, event_id, step_id, at) VALUES (?, ?, ?, ?)`,
+      ),
     }
   }
 
@@ -118,8 +137,16 @@ export class RunStore {
     hop: number
     now: number
     dryRun: boolean
+    /** A replay: the run's waits take only events newer than now, not the ones around its (old) event. */
+    replay?: boolean
   }): void {
-    this.stmt.insertRun.run({ ...run, status: 'queued', dryRun: run.dryRun ? 1 : 0 })
+    const { replay, ...fields } = run
+    this.stmt.insertRun.run({
+      ...fields,
+      status: 'queued',
+      dryRun: run.dryRun ? 1 : 0,
+      replay: replay ? 1 : 0,
+    })
   }
 
   get(id: string): RunRow | null {
@@ -273,6 +300,58 @@ export class RunStore {
 
   removeWaits(runId: string): void {
     this.stmt.removeWaits.run(runId)
+  }
+
+  wait(runId: string, stepId: string): WaitRow | null {
+    return (this.stmt.wait.get(runId, stepId) as WaitRow | undefined) ?? null
+  }
+
+  /** An event's position in arrival order (events.seq), or null when it is gone. */
+  eventSeq(eventId: string): number | null {
+    return (this.stmt.eventSeq.get(eventId) as { seq: number } | undefined)?.seq ?? null
+  }
+
+  /** The newest event's seq on a source (an index lookup on events_source), or null when it has none. */
+  newestSeqOn(sourceId: string): number | null {
+    return (this.stmt.newestSeqOn.get(sourceId) as { seq: number } | undefined)?.seq ?? null
+  }
+
+  /**
+   * Record that `eventId` answered the run's wait on `stepId`. Returns false (and records nothing) when the
+   * event already answered a wait of this run: an event answers a run at most once.
+   */
+  addAnswer(runId: string, eventId: string, stepId: string, now: number): boolean {
+    return this.stmt.addAnswer.run(runId, eventId, stepId, now).changes === 1
+  }
+
+  /**
+   * Events on `sourceId` with seq in (`after`, `upTo`] that a wait of `runId` may still take: accepted, of one
+   * of the `types` globs (all types when none), not already an answer to this run. Only the `limit` newest
+   * events of the source in that range are looked at, whatever their status or type, so the scan touches at
+   * most `limit` rows of the events_source index. Oldest first (the order in which they would have resumed it).
+   */
+  earlierEvents(
+    runId: string,
+    sourceId: string,
+    after: number,
+    upTo: number,
+    types: string[] | undefined,
+    limit = EARLIER_EVENTS_LIMIT,
+  ): EarlierEventRow[] {
+    // typeMatches' globs know only `*`; SQLite GLOB also treats `?` and `[` specially, so those are bracketed.
+    const globs = (types ?? []).map((t) => t.replace(/[[?]/g, (c) => `[${c}]`))
+    const typeClause = globs.length ? `AND (${globs.map(() => 'recent.type GLOB ?').join(' OR ')})` : ''
+    return this.db
+      .prepare(
+        `SELECT recent.seq, recent.id, recent.type FROM (
+           SELECT seq, id, type, status FROM events
+           WHERE source_id = ? AND seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?
+         ) AS recent
+         WHERE recent.status = 'accepted' ${typeClause}
+           AND NOT EXISTS (SELECT 1 FROM wait_answers a WHERE a.run_id = ? AND a.event_id = recent.id)
+         ORDER BY recent.seq`,
+      )
+      .all(sourceId, after, upTo, limit, ...globs, runId) as EarlierEventRow[]
   }
 
   summary(row: RunRow): RunSummary {

@@ -20,6 +20,8 @@ import type { WorkflowStore } from './workflow-store'
 /** Job kinds the orchestrator registers. */
 export const JOB_RUN = 'run'
 export const JOB_TIMER = 'run-timer'
+/** A wait just registered looks for an answer among the events that arrived before it (see `Dispatcher`). */
+export const JOB_WAIT_SCAN = 'run-wait-scan'
 
 /** Step retries when a step says nothing: a few attempts, exponential backoff with full jitter. */
 export const DEFAULT_STEP_RETRY: BackoffPolicy = {
@@ -34,6 +36,16 @@ export interface TimerPayload {
   stepId: string
   kind: 'delay' | 'timeout'
   at: number
+}
+
+/**
+ * The look-back of a wait that just registered: events on its source with seq in (run.events_after, upTo]
+ * arrived before the wait could see them; every later event is dispatched after it and finds it.
+ */
+export interface WaitScanPayload {
+  runId: string
+  stepId: string
+  upTo: number
 }
 
 /** A recorded outgoing call (dry runs). */
@@ -600,6 +612,15 @@ export class Runner {
         expiresAt: at,
       })
       driver.inTimer({ runId: run.id, stepId: step.id, kind: 'timeout', at })
+      // An answer may already be here (a 3PL that answers inside its webhook handler, before the run got
+      // here): its dispatch found no wait. Events that commit from now on see the wait at dispatch, so the
+      // ones up to the source's newest seq are looked at once, by a job (JSONata is async; this transaction
+      // is not), which resumes the run just as a dispatch would.
+      const upTo = this.runs.newestSeqOn(step.source)
+      if (current.events_after !== null && upTo !== null && upTo > current.events_after) {
+        const scan: WaitScanPayload = { runId: run.id, stepId: step.id, upTo }
+        this.deps.queue.add(JOB_WAIT_SCAN, scan, { key: `wait-scan:${run.id}:${step.id}:${upTo}` })
+      }
       const next = this.runs.update(current, { status: 'waiting', current_step: step.id }, clock.now())
       this.stepChange(run.id, step.id, changes, false)
       this.runChange(next, changes, false)
@@ -673,15 +694,18 @@ export class Runner {
   }
 
   /**
-   * Resume a run waiting on `stepId` with an event (inside the dispatch transaction). Returns false when the
-   * step is no longer waiting (timed out or cancelled meanwhile).
+   * Resume a run waiting on `stepId` with an event (inside the dispatch or wait-scan transaction). Returns false
+   * when the step is no longer waiting (timed out, cancelled or answered meanwhile), or when this event already
+   * answered a wait of this run (an event answers a run once; other runs may take it too).
    */
   inResume(runId: string, stepId: string, event: LoadedEvent, changes: Change[]): boolean {
     const { clock } = this.deps
     const run = this.runs.get(runId)
     const step = this.runs.step(runId, stepId)
     if (!run || run.status !== 'waiting' || !step || step.status !== 'waiting') return false
+    if (!this.runs.wait(runId, stepId)) return false
     const now = clock.now()
+    if (!this.runs.addAnswer(runId, event.summary.id, stepId, now)) return false
     this.runs.removeWait(runId, stepId)
     this.runs.writeStep({
       runId,
