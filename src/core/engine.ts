@@ -101,8 +101,9 @@ export function createEngine(config: EngineConfig): Engine {
 
   const receiverBase = () =>
     `http://${receiverHost.includes(':') ? `[${receiverHost}]` : receiverHost}:${receiverPort}`
-  // The tunnel's public URL is bound late: the supervisor is built after the stores that read it.
-  let publicBase = (): string | null => null
+  // The tunnel is built after the stores that read its public URL, so they read it through this.
+  let tunnelUrl = (): string | null => null
+  const publicBase = () => tunnelUrl()
 
   const sources = new SourceStore(db, cipher, clock, changes, { receiverBase, publicBase })
   const events = new EventStore(db)
@@ -177,7 +178,7 @@ export function createEngine(config: EngineConfig): Engine {
     probeTimeoutMs,
     log,
   })
-  publicBase = () => tunnel.publicUrl()
+  tunnelUrl = () => tunnel.publicUrl()
   receiver.answerProbe = (nonce) => tunnel.answerProbe(nonce)
 
   events.setRunCounter((ids) => orchestrator.runCounts(ids))
