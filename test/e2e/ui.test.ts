@@ -176,7 +176,7 @@ describe('the UI against the headless server', () => {
     // A clean picture for the README: no toasts, the inspector from its top.
     await page
       .locator('.outcomes button')
-      .evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLElement).click()))
+      .evaluateAll((buttons) => buttons.forEach((b) => (b as unknown as { click(): void }).click()))
     await inspector.evaluate((el) => el.scrollTo(0, 0))
     const path = await shot('inspector')
     mkdirSync(resolve(import.meta.dirname, '../../docs'), { recursive: true })

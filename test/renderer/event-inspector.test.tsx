@@ -136,3 +136,23 @@ describe('prettyBody', () => {
     expect(prettyBody('application/json', '{broken')).toEqual({ kind: 'none' })
   })
 })
+
+describe('the inspector store', () => {
+  it('does not lose a run that starts while the event is still loading', async () => {
+    const event = detail({})
+    const run: RunDetail = { ...makeRun({ eventId: event.id, status: 'dead' }), steps: [], callbackUrl: null }
+    let answer!: (e: EventDetail) => void
+    const view = renderWithApp(<div />, {
+      'events.get': () => new Promise<EventDetail>((r) => (answer = r)),
+      'runs.get': () => run,
+    })
+    const opening = view.app.inspector.open(event.id)
+    act(() => {
+      view.fake.push({ type: 'run', run })
+      view.frames.frame()
+    })
+    answer(event) // loaded before the run was recorded: its detail lists no runs
+    await act(() => opening)
+    await waitFor(() => expect(view.app.inspector.store.getState().runs.map((r) => r.id)).toEqual([run.id]))
+  })
+})

@@ -35,6 +35,8 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
     runsError: null,
   }))
   let generation = 0
+  // Runs of the open event that changed while its detail was still loading: fetched once it has loaded.
+  let changedWhileLoading = new Set<string>()
 
   async function fetchRuns(summaries: RunSummary[], mine: number): Promise<void> {
     const results = await Promise.allSettled(summaries.map((r) => client['runs.get']({ id: r.id })))
@@ -58,12 +60,15 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
 
   async function open(eventId: string): Promise<void> {
     const mine = ++generation
+    changedWhileLoading = new Set()
     store.setState({ eventId, phase: 'loading', error: null, detail: null, runs: [], runsError: null })
     try {
       const detail = await client['events.get']({ id: eventId })
       if (mine !== generation) return
       store.setState({ detail, phase: 'ready' })
-      await fetchRuns(detail.runs, mine)
+      const missed = [...changedWhileLoading].filter((id) => !detail.runs.some((r) => r.id === id))
+      changedWhileLoading = new Set()
+      await Promise.all([fetchRuns(detail.runs, mine), ...missed.map((id) => refreshRun(id))])
     } catch (error) {
       if (mine !== generation) return
       store.setState({ phase: 'error', error: describeError(error) })
@@ -96,7 +101,14 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
 
   function applyChanges(changes: readonly Change[]): void {
     const state = store.getState()
-    if (!state.eventId || !state.detail) return
+    if (!state.eventId) return
+    if (!state.detail) {
+      for (const change of changes) {
+        if (change.type === 'run' && change.run.eventId === state.eventId)
+          changedWhileLoading.add(change.run.id)
+      }
+      return
+    }
     let { detail, runs } = state
     const toFetch = new Set<string>()
     for (const change of changes) {
