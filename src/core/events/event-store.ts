@@ -155,17 +155,22 @@ export class EventStore {
         params.push(filter.type)
       }
     }
+    let from = 'events'
+    let order = 'seq'
     if (filter.q) {
       if (this.hasFts) {
-        where.push(`seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)`)
-        params.push(ftsQuery(filter.q))
+        // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
+        from = `(SELECT rowid AS r FROM events_fts WHERE events_fts MATCH ?${filter.before ? ' AND rowid < ?' : ''}
+          ORDER BY rowid DESC) AS m CROSS JOIN events ON events.seq = m.r`
+        order = 'm.r'
+        params.unshift(ftsQuery(filter.q), ...(filter.before ? [Number(filter.before)] : []))
       } else {
         where.push(`(instr(CAST(body AS TEXT), ?) > 0 OR instr(headers, ?) > 0)`)
         params.push(filter.q, filter.q)
       }
     }
-    const sql = `SELECT ${SUMMARY_COLUMNS} FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY seq DESC LIMIT ?`
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY ${order} DESC LIMIT ?`
     const rows = this.db.prepare(sql).all(...params, filter.limit + 1) as EventRow[]
     const page = rows.slice(0, filter.limit)
     const counts = this.runCounter(page.map((r) => r.id))
