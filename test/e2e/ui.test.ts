@@ -221,4 +221,28 @@ describe('the UI against the headless server', () => {
     await expect.poll(() => page.locator('[data-event-id]').count()).toBe(4)
     expect(pageErrors).toEqual([])
   })
+
+  it('sends a test event from a source, rotates its secret, and charts the traffic', async () => {
+    await go('Sources')
+    const card = page.locator(`article[data-source-id="${sourceId}"]`)
+    await card.getByRole('button', { name: 'Send a test event' }).click()
+    await card.getByText('Test event answered 200.').waitFor()
+    await card.getByRole('link', { name: 'Open it' }).click()
+    const inspector = page.getByRole('complementary', { name: 'Event inspector' })
+    await inspector.getByText('Signature verified').waitFor()
+
+    await go('Sources')
+    page.once('dialog', (dialog) => void dialog.accept())
+    await card.getByRole('button', { name: 'Rotate secret' }).click()
+    const secret = await card.locator('code.secret').textContent()
+    expect(secret).toMatch(/^whsec_/)
+    expect(secret).not.toBe(SECRET)
+    await card.getByText(/previous one verifies until/).waitFor()
+
+    await go('Charts')
+    await page.getByRole('figure').filter({ hasText: 'Events received per minute' }).waitFor()
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0)
+    await shot('charts')
+    expect(pageErrors).toEqual([])
+  })
 })

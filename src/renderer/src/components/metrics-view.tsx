@@ -16,19 +16,42 @@ interface ChartSeries {
   points: Array<[number, number]>
 }
 
-/** Group the metrics' series by name: one chart per name, one line per source. */
+const TITLES: Record<string, string> = {
+  'events.received': 'Events received per minute',
+  'events.accepted': 'Events accepted per minute',
+  'events.rejected': 'Requests rejected (failed verification) per minute',
+  'events.duplicate': 'Duplicate deliveries per minute',
+}
+const RUN_OUTCOMES = ['runs.succeeded', 'runs.failed', 'runs.dead'] as const
+
+function sumBySeriesTime(series: Metrics['series']): Array<[number, number]> {
+  const sums = new Map<number, number>()
+  for (const s of series) for (const [t, v] of s.points) sums.set(t, (sums.get(t) ?? 0) + v)
+  return [...sums.entries()].sort((a, b) => a[0] - b[0])
+}
+
+/**
+ * The charts to draw: one per event series (a line per source), then run outcomes — succeeded, failed
+ * (a step failed), dead — summed over sources. Series with no points are left out.
+ */
 export function chartsFromMetrics(
   metrics: Metrics,
   sourceName: (id: string) => string,
 ): Array<{ title: string; series: ChartSeries[] }> {
   const byName = new Map<string, ChartSeries[]>()
   for (const s of metrics.series) {
-    if (s.points.length === 0) continue
+    if (s.points.length === 0 || s.name.startsWith('runs.')) continue
     const list = byName.get(s.name) ?? []
     list.push({ label: s.sourceId ? sourceName(s.sourceId) : 'all sources', points: s.points })
     byName.set(s.name, list)
   }
-  return [...byName.entries()].map(([title, series]) => ({ title, series }))
+  const charts = [...byName.entries()].map(([name, series]) => ({ title: TITLES[name] ?? name, series }))
+  const outcomes = RUN_OUTCOMES.map((name) => ({
+    label: name.slice('runs.'.length),
+    points: sumBySeriesTime(metrics.series.filter((s) => s.name === name)),
+  })).filter((s) => s.points.length > 0)
+  if (outcomes.length) charts.push({ title: 'Run outcomes per minute (all sources)', series: outcomes })
+  return charts
 }
 
 function cssVar(name: string, fallback: string): string {
