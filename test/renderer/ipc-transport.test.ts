@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Change } from '../../src/shared/contract'
+import type { NavigateTarget, PushMessage } from '../../src/shared/ipc'
 import { ApiError } from '../../src/shared/contract'
 import { createClient } from '../../src/renderer/src/api/client'
 import {
@@ -9,11 +10,11 @@ import {
 } from '../../src/renderer/src/api/ipc-transport'
 
 function fakeBridge(methods: Record<string, (args: unknown) => Promise<unknown>>) {
-  const listeners = new Set<(c: Change) => void>()
+  const listeners = new Set<(c: PushMessage) => void>()
   let readyCalls = 0
   const bridge = {
     ...methods,
-    onChange(cb: (c: Change) => void) {
+    onChange(cb: (c: PushMessage) => void) {
       listeners.add(cb)
       return () => listeners.delete(cb)
     },
@@ -23,7 +24,7 @@ function fakeBridge(methods: Record<string, (args: unknown) => Promise<unknown>>
   } as unknown as SwitchboardBridge
   return {
     bridge,
-    push: (c: Change) => listeners.forEach((l) => l(c)),
+    push: (c: PushMessage) => listeners.forEach((l) => l(c)),
     get listeners() {
       return listeners.size
     },
@@ -59,6 +60,10 @@ describe('the IPC transport', () => {
       'runs.cancel': async () => {
         throw Object.assign(new Error('conflict!'), { code: 'conflict' })
       },
+      // What the preload rejects with: a plain object, since contextBridge strips fields from Errors.
+      'runs.retry': async () => {
+        throw { code: 'bad_request', message: 'latest: expected boolean', details: { issues: [] } }
+      },
       'runs.resolve': async () => {
         throw new Error("Error invoking remote method 'runs.resolve': Error: disk on fire")
       },
@@ -68,6 +73,13 @@ describe('the IPC transport', () => {
     expect(notFound).toBeInstanceOf(ApiError)
     expect(notFound).toMatchObject({ code: 'not_found', message: 'no run r9', details: { id: 'r9' } })
     await expect(client['runs.cancel']({ id: 'r' })).rejects.toMatchObject({ code: 'conflict' })
+    const refused = await client['runs.retry']({ id: 'r' }).catch((e) => e)
+    expect(refused).toBeInstanceOf(ApiError)
+    expect(refused).toMatchObject({
+      code: 'bad_request',
+      message: 'latest: expected boolean',
+      details: { issues: [] },
+    })
     await expect(client['runs.resolve']({ id: 'r' })).rejects.toMatchObject({
       code: 'internal',
       message: 'disk on fire',
@@ -101,5 +113,23 @@ describe('the IPC transport', () => {
     expect(findBridge({ switchboard: 'nope' })).toBeUndefined()
     const { bridge } = fakeBridge({})
     expect(findBridge({ switchboard: bridge })).toBe(bridge)
+  })
+
+  it('turns the shell’s resync and navigate messages into their handlers, not changes', () => {
+    const fake = fakeBridge({})
+    const got: unknown[] = []
+    const targets: NavigateTarget[] = []
+    let resyncs = 0
+    createIpcTransport(fake.bridge).subscribe({
+      onChange: (c) => got.push(c),
+      onResync: () => resyncs++,
+      onNavigate: (t) => targets.push(t),
+    })
+    fake.push({ type: 'resync' })
+    fake.push({ type: 'navigate', target: { view: 'event', eventId: 'evt_1' } })
+    fake.push({ type: 'intake', paused: true })
+    expect(resyncs).toBe(1)
+    expect(targets).toEqual([{ view: 'event', eventId: 'evt_1' }])
+    expect(got).toEqual([{ type: 'intake', paused: true } satisfies Change])
   })
 })

@@ -12,6 +12,7 @@ import type {
   OperationResult,
 } from '../../../shared/contract'
 import { OPERATION_NAMES } from '../../../shared/contract'
+import type { NavigateTarget } from '../../../shared/ipc'
 
 /** State of the live change stream, for the header's indicator. */
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'offline'
@@ -21,6 +22,8 @@ export interface StreamHandlers {
   onStatus?(status: StreamStatus): void
   /** Called when the stream comes back after a gap, so views can reload what they may have missed. */
   onResync?(): void
+  /** The desktop shell asks to show something (a notification or tray item was clicked). */
+  onNavigate?(target: NavigateTarget): void
 }
 
 export interface Transport {

@@ -1,22 +1,19 @@
 /**
  * IPC transport, for the desktop app: the preload exposes `window.switchboard` with one method per contract
- * operation (same name, raw arguments, promise of the result), `onChange(cb)` returning an unsubscribe
- * function, and `ready()` to release changes the main process queued before the UI subscribed.
+ * operation (same name, raw arguments, promise of the result; a refusal rejects with a plain
+ * `{code, message, details}` object), `onChange(cb)` returning an unsubscribe function, and `ready()` to
+ * release changes the main process queued before the UI subscribed. Besides engine changes, `onChange`
+ * delivers the shell's `navigate` and `resync` messages (src/shared/ipc.ts).
  */
-import type {
-  ApiClient,
-  Change,
-  OperationArgs,
-  OperationName,
-  OperationResult,
-} from '../../../shared/contract'
+import type { ApiClient, OperationArgs, OperationName, OperationResult } from '../../../shared/contract'
 import { ApiError } from '../../../shared/contract'
+import type { PushMessage } from '../../../shared/ipc'
 import { toApiError } from './api-errors'
 import type { StreamHandlers, Transport } from './client'
 
 /** The shape the preload exposes, derived from the contract (the renderer never sees ipcRenderer). */
 export type SwitchboardBridge = ApiClient & {
-  onChange(callback: (change: Change) => void): () => void
+  onChange(callback: (message: PushMessage) => void): () => void
   ready(): void
 }
 
@@ -44,7 +41,11 @@ export function createIpcTransport(bridge: SwitchboardBridge): Transport {
 
   function subscribe(handlers: StreamHandlers): () => void {
     handlers.onStatus?.('live')
-    return bridge.onChange((change) => handlers.onChange(change))
+    return bridge.onChange((message) => {
+      if (message.type === 'resync') handlers.onResync?.()
+      else if (message.type === 'navigate') handlers.onNavigate?.(message.target)
+      else handlers.onChange(message)
+    })
   }
 
   return { kind: 'ipc', call, subscribe, ready: () => bridge.ready() }

@@ -4,6 +4,7 @@
  */
 import type { ApiClient, Change } from '../../../shared/contract'
 import { ApiError } from '../../../shared/contract'
+import { describeError } from '../api/api-errors'
 import type { Transport } from '../api/client'
 import { createClient } from '../api/client'
 import { createCatalogStore } from './catalog-store'
@@ -66,6 +67,17 @@ export function createAppState(transport: Transport, options: AppStateOptions = 
     const unsubscribe = guarded.subscribe({
       onChange: (change) => batcher.push(change),
       onStatus: (status) => system.setStream(status),
+      onNavigate: (target) => {
+        if (target.view === 'event') router.go({ view: 'activity', id: target.eventId })
+        else if (target.view === 'failures') router.go({ view: 'dead', id: null })
+        else if (target.view === 'alerts') router.go({ view: 'activity', id: null })
+        else if (target.view === 'run') {
+          client['runs.get']({ id: target.runId }).then(
+            (run) => router.go({ view: 'activity', id: run.eventId }),
+            (error) => system.report('error', `Could not open run ${target.runId}: ${describeError(error)}`),
+          )
+        }
+      },
       onResync: () => {
         // Changes may have been missed while the stream was down: reload what is on screen.
         void feed.load()
