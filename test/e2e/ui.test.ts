@@ -137,6 +137,16 @@ describe('the UI against the headless server', () => {
     await page.getByRole('button', { name: 'Create workflow' }).click()
     await page.getByRole('heading', { name: 'Tell the CRM (v1)' }).waitFor()
     expect((await server.call('workflows.get', { id: 'tell-crm' })).version).toBe(1)
+
+    // A dry run shows the call it would make, and makes none.
+    await page.getByLabel('Sample event body (JSON)').fill('{"orderId": "D-1"}')
+    await page.getByRole('button', { name: 'Dry run' }).click()
+    const result = page.getByRole('status', { name: 'Dry run result' })
+    await result.getByText('Outgoing calls it would make (1)').waitFor()
+    expect(await result.textContent()).toContain(`${crm.url}/orders`)
+    expect(crm.requests).toHaveLength(0)
+    await page.getByRole('heading', { name: 'Version history' }).waitFor()
+    expect(await page.getByRole('button', { name: 'Load version 1 into the editor' }).count()).toBe(1)
   })
 
   it('shows a signed webhook live, opens it, dead-letters the failing run and retries it after recovery', async () => {
@@ -243,6 +253,14 @@ describe('the UI against the headless server', () => {
     await page.getByRole('figure').filter({ hasText: 'Events received per minute' }).waitFor()
     expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0)
     await shot('charts')
+
+    // The theme follows the system.
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await go('Activity')
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor')
+    expect(background).toBe('rgb(19, 20, 23)')
+    await shot('activity-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
     expect(pageErrors).toEqual([])
   })
 })

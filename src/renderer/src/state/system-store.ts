@@ -72,6 +72,9 @@ export function createSystemStore(client: Pick<ApiClient, 'tunnel.get' | 'alerts
         alerts = change.alert.resolvedAt ? rest : [change.alert, ...rest]
       } else if (change.type === 'notification') {
         notifications = [change.notification, ...notifications].slice(0, 20)
+        // A workflow's notify step: the desktop shell shows it natively; every UI shows it here too.
+        const { title, body } = change.notification
+        report('info', body ? `${title} — ${body}` : title)
       }
     }
     if (alerts !== state.alerts) patch.alerts = alerts
