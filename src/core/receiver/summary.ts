@@ -40,6 +40,18 @@ export function summarize(json: unknown, type: string | null, max = 140): string
     if (parts.length >= 2) break
     node = NESTS.map((k) => obj[k]).find((v) => v && typeof v === 'object')
   }
-  const text = parts.join(' — ') || type || ''
+  const text = parts.join(' — ') || scalars(Array.isArray(json) ? json[0] : json) || type || ''
   return text.length > max ? text.slice(0, max - 1) + '…' : text
+}
+
+/** Fallback: the first two scalar top-level fields as `key: value`, skipping the type itself. */
+function scalars(node: unknown): string {
+  if (!node || typeof node !== 'object') return ''
+  const out: string[] = []
+  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+    if (key === 'type' || key === 'event' || value === null || typeof value === 'object') continue
+    out.push(`${key}: ${String(value)}`)
+    if (out.length === 2) break
+  }
+  return out.join(', ')
 }
