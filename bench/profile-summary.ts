@@ -79,10 +79,13 @@ export function summarizeProfile(
   }
 }
 
-/** The newest `.cpuprofile` in a folder. */
+/**
+ * The main thread's profile of the newest process in a folder. Node names them CPU.<date>.<time>.<pid>.<thread>.<seq>;
+ * under tsx a second file (thread 1) is the module loader's thread, which is not what we want.
+ */
 export function newestProfile(dir: string): string | null {
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
+    .filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
     .sort()
   return files.length ? join(dir, files[files.length - 1]!) : null
 }
