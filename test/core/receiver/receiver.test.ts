@@ -204,6 +204,38 @@ describe('receiver', () => {
     expect(count(`SELECT COUNT(*) n FROM events`)).toBe(1)
   })
 
+  it('records rejected requests for the feed, bounded in rate and size so a flood cannot fill the disk', async () => {
+    await t.engine.call('sources.create', { id: 'gh', name: 'GitHub', provider: 'github', secret: 'right' })
+    const flood = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        http(`${t.url}/hooks/gh`, {
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': 'push',
+            'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
+          },
+          body: JSON.stringify({ i, pad: 'x'.repeat(10_000) }),
+        }),
+      ),
+    )
+    expect(flood.every((r) => r.status === 401)).toBe(true)
+    const rows = t.engine.db
+      .prepare(
+        `SELECT body_size, length(body) AS kept, body_truncated, reason FROM events WHERE source_id = 'gh'`,
+      )
+      .all() as Array<{ body_size: number; kept: number; body_truncated: number; reason: string }>
+    // The default burst is 20 records per source; the rest are answered but not stored.
+    expect(rows.length).toBeGreaterThan(0)
+    expect(rows.length).toBeLessThanOrEqual(21)
+    for (const row of rows) {
+      expect(row.kept).toBe(4096)
+      expect(row.body_truncated).toBe(1)
+      expect(row.body_size).toBeGreaterThan(10_000)
+      expect(row.reason).toMatch(/signature/i)
+    }
+    expect(count(`SELECT COUNT(*) n FROM jobs WHERE kind = 'dispatch'`)).toBe(0)
+  })
+
   it('emits each committed event on the change stream', async () => {
     const seen: Change[] = []
     const off = t.engine.changes.subscribe((c) => seen.push(c))
