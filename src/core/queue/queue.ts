@@ -76,13 +76,15 @@ export class Queue {
 
   private readonly stmt: {
     insert: Statement
-    claim: Statement
+    claimReady: Statement
+    claimExpired: Statement
     remove: Statement
     reschedule: Statement
     dead: Statement
     heartbeat: Statement
     release: Statement
-    next: Statement
+    nextReady: Statement
+    nextExpiry: Statement
     depth: Statement
   }
 
@@ -100,13 +102,18 @@ export class Queue {
          VALUES (@kind, @payload, 'queued', @maxAttempts, @runAt, @key, @now, @now)
          ON CONFLICT (key) DO NOTHING`,
       ),
-      claim: db.prepare(
+      // Two indexed look-ups instead of one OR (which SQLite answers with a scan): ready jobs first, then a
+      // job whose lease expired (its worker crashed). The UPDATE re-checks, so a race claims nothing.
+      claimReady: db.prepare(
         `UPDATE jobs SET status = 'running', lease_owner = @owner, lease_until = @until,
            attempts = attempts + 1, updated_at = @now
-         WHERE id = (
-           SELECT id FROM jobs
-           WHERE (status = 'queued' AND run_at <= @now) OR (status = 'running' AND lease_until < @now)
-           ORDER BY run_at, id LIMIT 1)
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= @now ORDER BY run_at, id LIMIT 1)
+         RETURNING id, kind, payload, attempts, max_attempts, run_at`,
+      ),
+      claimExpired: db.prepare(
+        `UPDATE jobs SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1, updated_at = @now
+         WHERE id = (SELECT id FROM jobs WHERE status = 'running' AND lease_until < @now ORDER BY lease_until LIMIT 1)
+           AND lease_until < @now
          RETURNING id, kind, payload, attempts, max_attempts, run_at`,
       ),
       remove: db.prepare(`DELETE FROM jobs WHERE id = ? AND lease_owner = ?`),
@@ -124,10 +131,8 @@ export class Queue {
         `UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, attempts = MAX(0, attempts - 1)
          WHERE lease_owner = ? AND status = 'running'`,
       ),
-      next: db.prepare(
-        `SELECT MIN(CASE status WHEN 'queued' THEN run_at ELSE lease_until END) AS at
-         FROM jobs WHERE status IN ('queued', 'running')`,
-      ),
+      nextReady: db.prepare(`SELECT MIN(run_at) FROM jobs WHERE status = 'queued'`).pluck(),
+      nextExpiry: db.prepare(`SELECT MIN(lease_until) FROM jobs WHERE status = 'running'`).pluck(),
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')`),
     }
   }
@@ -197,23 +202,29 @@ export class Queue {
       const now = this.options.clock.now()
       let row: JobRow | undefined
       try {
-        row = this.stmt.claim.get({ owner: this.owner, until: now + this.leaseMs, now }) as JobRow | undefined
+        const args = { owner: this.owner, until: now + this.leaseMs, now }
+        row = (this.stmt.claimReady.get(args) ?? this.stmt.claimExpired.get(args)) as JobRow | undefined
       } catch (error) {
         // The store is unavailable (disk full, locked): try again shortly rather than spinning.
         this.options.onError?.(error)
         this.schedule(now + 1000)
         return
       }
-      if (!row) break
+      if (!row) {
+        // Nothing is ready: sleep until the earliest future run_at or lease expiry (a finishing job or a
+        // commit wakes us sooner). When every slot is busy, the next finishing job wakes us instead.
+        this.scheduleNext()
+        return
+      }
       this.execute(row)
     }
-    this.scheduleNext()
   }
 
   private scheduleNext(): void {
-    if (!this.running) return
-    const { at } = this.stmt.next.get() as { at: number | null }
-    if (at !== null) this.schedule(at)
+    const ready = this.stmt.nextReady.get() as number | null
+    const expiry = this.stmt.nextExpiry.get() as number | null
+    const at = Math.min(ready ?? Infinity, expiry ?? Infinity)
+    if (at !== Infinity) this.schedule(at)
   }
 
   private schedule(at: number): void {
