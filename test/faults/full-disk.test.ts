@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, statfsSync } from 'node:fs'
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createEngine, type Engine } from '../../src/core/engine'
@@ -41,7 +41,8 @@ async function send(
 function fill(dir: string): string {
   const file = join(dir, 'filler')
   const { bavail, bsize } = statfsSync(dir)
-  execFileSync('fallocate', ['-l', String(bavail * bsize), file], { stdio: 'ignore' })
+  if (bavail > 0) execFileSync('fallocate', ['-l', String(bavail * bsize), file], { stdio: 'ignore' })
+  else writeFileSync(file, '')
   return file
 }
 
