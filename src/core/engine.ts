@@ -85,15 +85,19 @@ export function createEngine(config: EngineConfig): Engine {
   const log: Log = config.log ?? (() => {})
   const hopLimit = config.hopLimit ?? 5
   const workers = config.workers ?? 8
-  const db = openDatabase({
-    file: join(config.dataDir, 'switchboard.db'),
-    migrationsDir: config.migrationsDir,
+  const file = join(config.dataDir, 'switchboard.db')
+  // Intake (acknowledged writes, fsynced per group commit) and work (workers' bookkeeping): see openDatabase.
+  const db = openDatabase({ file, migrationsDir: config.migrationsDir, nativeBinding: config.nativeBinding })
+  const workDb = openDatabase({
+    file,
     nativeBinding: config.nativeBinding,
+    synchronous: 'NORMAL',
+    migrate: false,
   })
   const cipher = config.cipher ?? new KeyFileCipher(join(config.dataDir, 'secret.key'))
   const changes = new ChangeBus()
-  const settings = new Settings(db)
-  const actions = new ActionLog(db)
+  const settings = new Settings(workDb)
+  const actions = new ActionLog(workDb)
   const startedAt = clock.now()
   const receiverHost = config.receiver?.host ?? '127.0.0.1'
   let receiverPort = config.receiver?.port ?? 7770
@@ -107,7 +111,7 @@ export function createEngine(config: EngineConfig): Engine {
 
   const sources = new SourceStore(db, cipher, clock, changes, { receiverBase, publicBase })
   const events = new EventStore(db)
-  const queue = new Queue(db, {
+  const queue = new Queue(workDb, {
     clock,
     random,
     concurrency: workers,
@@ -130,13 +134,13 @@ export function createEngine(config: EngineConfig): Engine {
   })
 
   const orchestrator = createOrchestrator({
-    db,
+    db: workDb,
     queue,
     clock,
     changes,
     actions,
     random,
-    vault: new SecretVault(db, cipher, clock),
+    vault: new SecretVault(workDb, cipher, clock),
     fetch: config.fetch ?? fetch,
     hopLimit,
     workers,
@@ -146,14 +150,14 @@ export function createEngine(config: EngineConfig): Engine {
     log,
   })
   const monitor = createMonitor({
-    db,
+    db: workDb,
     clock,
     changes,
     random,
     settings,
     dataDir: config.dataDir,
     queueDepth: () => queue.depth(),
-    deadLettersOpen: countOpenDeadLetters(db),
+    deadLettersOpen: countOpenDeadLetters(workDb),
     fetch: config.fetch,
     alertWebhook: config.alertWebhook ?? null,
     log,
@@ -285,6 +289,7 @@ export function createEngine(config: EngineConfig): Engine {
       }
       started = false
       monitor.stop()
+      workDb.close()
       db.close()
     },
     receiverUrl: receiverBase,

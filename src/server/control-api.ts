@@ -89,9 +89,8 @@ export class ControlApi {
     if (url.pathname === '/api/stream' && method === 'GET')
       return openChangeStream(req, res, this.options.engine, this.streams)
     for (const extra of this.options.extraRoutes ?? []) if (await extra(req, res, url)) return
-    if (url.pathname === `/api/events/${url.pathname.split('/')[3]}/body` && method === 'GET') {
-      return this.rawBody(res, decodeURIComponent(url.pathname.split('/')[3]!))
-    }
+    if (match && match.route?.name === 'events.body' && 'params' in match)
+      return this.rawBody(res, match.params.id!)
 
     if (match) {
       if (!match.route) {

@@ -1,4 +1,4 @@
-import { operations, type OperationName } from '../shared/contract'
+import { ApiError, operations, type OperationName } from '../shared/contract'
 
 export interface Route {
   name: OperationName
@@ -48,7 +48,13 @@ export function matchRoute(
       continue
     }
     const params: Record<string, string> = {}
-    route.params.forEach((p, i) => (params[p] = decodeURIComponent(match[i + 1]!)))
+    for (const [i, name] of route.params.entries()) {
+      try {
+        params[name] = decodeURIComponent(match[i + 1]!)
+      } catch {
+        throw new ApiError('bad_request', `${name}: not a valid percent-encoded path segment`)
+      }
+    }
     return { route, params }
   }
   return { route: null, allowed }

@@ -128,6 +128,9 @@ describe('control API', () => {
       405,
     )
     expect((await http(`${server.apiUrl}/api/nothing-here`, { headers: auth() })).status).toBe(404)
+    const badEscape = await http(`${server.apiUrl}/api/sources/%E0%A4%A`, { headers: auth() })
+    expect(badEscape.status).toBe(400)
+    expect(badEscape.json).toMatchObject({ error: { code: 'bad_request' } })
   })
 
   it('serves event detail and the raw body with its content type, sandboxed', async () => {

@@ -69,6 +69,9 @@ export class Queue {
   private readonly random: () => number
   private readonly policy: BackoffPolicy
   private readonly inFlight = new Map<number, { promise: Promise<void>; abort: AbortController }>()
+  private readonly insertSql = `INSERT INTO jobs (kind, payload, status, max_attempts, run_at, key, created_at, updated_at)
+     VALUES (@kind, @payload, 'queued', @maxAttempts, @runAt, @key, @now, @now)
+     ON CONFLICT (key) DO NOTHING`
   private running = false
   private drainScheduled = false
   private timer: unknown = null
@@ -97,11 +100,7 @@ export class Queue {
     this.random = options.random ?? Math.random
     this.policy = options.policy ?? DEFAULT_BACKOFF
     this.stmt = {
-      insert: db.prepare(
-        `INSERT INTO jobs (kind, payload, status, max_attempts, run_at, key, created_at, updated_at)
-         VALUES (@kind, @payload, 'queued', @maxAttempts, @runAt, @key, @now, @now)
-         ON CONFLICT (key) DO NOTHING`,
-      ),
+      insert: db.prepare(this.insertSql),
       // Two indexed look-ups instead of one OR (which SQLite answers with a scan): ready jobs first, then a
       // job whose lease expired (its worker crashed). The UPDATE re-checks, so a race claims nothing.
       claimReady: db.prepare(
@@ -146,8 +145,17 @@ export class Queue {
    * `wake()` after the commit. Returns the job id, or null when a job with the same key exists.
    */
   add(kind: string, payload: unknown, options: AddJobOptions = {}): number | null {
+    return this.insertWith(this.stmt.insert, kind, payload, options)
+  }
+
+  private insertWith(
+    insert: Statement,
+    kind: string,
+    payload: unknown,
+    options: AddJobOptions,
+  ): number | null {
     const now = this.options.clock.now()
-    const info = this.stmt.insert.run({
+    const info = insert.run({
       kind,
       payload: JSON.stringify(payload),
       maxAttempts: options.maxAttempts ?? this.policy.attempts,
@@ -156,6 +164,15 @@ export class Queue {
       now,
     })
     return info.changes ? Number(info.lastInsertRowid) : null
+  }
+
+  /**
+   * `add` bound to another connection to the same file, for a caller whose transaction runs there (the
+   * receiver enqueues in its intake transaction). Call `wake()` after that commit.
+   */
+  adderOn(db: Db): (kind: string, payload: unknown, options?: AddJobOptions) => number | null {
+    const insert = db.prepare(this.insertSql)
+    return (kind, payload, options = {}) => this.insertWith(insert, kind, payload, options)
   }
 
   /** Jobs waiting or running. */

@@ -92,6 +92,8 @@ export class Receiver {
   private readonly commits: GroupCommit<Write, WriteResult>
   private readonly pruneRejected
   private readonly lastTouched = new Map<string, number>()
+  /** Adds a job inside the intake transaction (on the intake connection). */
+  private readonly enqueue: ReturnType<Queue['adderOn']>
   private rejectedSincePrune = 0
   private inFlight = 0
   private drained: (() => void) | null = null
@@ -101,6 +103,7 @@ export class Receiver {
 
   constructor(private readonly deps: ReceiverDeps) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits }
+    this.enqueue = deps.queue.adderOn(deps.db)
     this.pruneRejected = deps.db.prepare(
       `DELETE FROM events WHERE source_id = @source AND status = 'rejected' AND seq < (
          SELECT seq FROM events WHERE source_id = @source AND status = 'rejected' ORDER BY seq DESC LIMIT 1 OFFSET @keep)`,
@@ -411,7 +414,7 @@ export class Receiver {
   private write(write: Write): WriteResult {
     const { event } = write
     const result = this.deps.events.insert(event)
-    if (result.status === 'accepted') this.deps.queue.add('dispatch', { eventId: event.id })
+    if (result.status === 'accepted') this.enqueue('dispatch', { eventId: event.id })
     if (write.adoptSecret) this.deps.sources.adoptSecret(event.sourceId, write.adoptSecret)
     if (write.notice) this.deps.sources.setNotice(event.sourceId, write.notice)
     if (result.status === 'rejected' && ++this.rejectedSincePrune >= 100) {

@@ -12,6 +12,13 @@ export interface OpenOptions {
   migrationsDir?: string
   /** Path of the better-sqlite3 native addon to load (the desktop app passes its Electron-ABI build). */
   nativeBinding?: string
+  /**
+   * FULL (default): every commit is fsynced before it returns — what an acknowledgement needs.
+   * NORMAL: commits survive a process crash (WAL) and become durable at the next FULL commit or checkpoint.
+   */
+  synchronous?: 'FULL' | 'NORMAL'
+  /** Apply migrations (default true); a second connection to a migrated file passes false. */
+  migrate?: boolean
 }
 
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url))
@@ -19,17 +26,22 @@ export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', impo
 /**
  * Open the database with the durability the design promises (WAL, synchronous=FULL: a commit is on disk
  * before anything is acknowledged) and bring its schema up to date.
+ *
+ * The engine opens the file twice, both in this one thread (so their transactions never overlap): the intake
+ * connection (FULL) for what is acknowledged, and the work connection (NORMAL) for the workers' bookkeeping.
+ * A work commit survives `kill -9`; on power loss the newest ones may be redone, which at-least-once jobs and
+ * idempotency-keyed effects allow. Every FULL intake commit also makes the earlier work commits durable.
  */
 export function openDatabase(options: OpenOptions): Db {
   const db = new Database(options.file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {})
   // Takes effect only on a new file (before WAL): ~1 KB webhook bodies pack better into 8 KiB pages.
   db.pragma('page_size = 8192')
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   db.pragma('temp_store = MEMORY')
-  migrate(db, options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR)
+  if (options.migrate !== false) migrate(db, options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR)
   return db
 }
 
