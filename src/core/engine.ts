@@ -24,6 +24,7 @@ import { sendSample } from './sources/send-sample'
 import { SourceStore } from './sources/source-store'
 import { ActionLog } from './store/actions'
 import { openDatabase, type Db } from './store/database'
+import { DataDirLock } from './store/data-dir-lock'
 import { Settings } from './store/settings'
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
@@ -80,6 +81,8 @@ export interface Engine {
 /** The composition root: builds every part and hands each its dependencies. It only wires. */
 export function createEngine(config: EngineConfig): Engine {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const lock = new DataDirLock(config.dataDir)
+  lock.acquire()
   const clock = config.clock ?? systemClock
   const random = config.random ?? Math.random
   const log: Log = config.log ?? (() => {})
@@ -272,6 +275,9 @@ export function createEngine(config: EngineConfig): Engine {
       const address = await receiver.listen(receiverPort, receiverHost)
       receiverPort = address.port
       sources.invalidate()
+      const recovered = queue.recoverAbandoned()
+      if (recovered)
+        log('info', `${recovered} job(s) left running by a previous process returned to the queue`)
       orchestrator.start()
       queue.start()
       monitor.start()
@@ -291,6 +297,7 @@ export function createEngine(config: EngineConfig): Engine {
       monitor.stop()
       workDb.close()
       db.close()
+      lock.release()
     },
     receiverUrl: receiverBase,
     prometheus: () => monitor.prometheus(),

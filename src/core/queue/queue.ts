@@ -180,6 +180,18 @@ export class Queue {
     return (this.stmt.depth.get() as { n: number }).n
   }
 
+  /**
+   * Hand back every job a previous process held (it is gone: the caller owns the data folder), so they run
+   * now rather than after their leases expire. The interrupted try still counts as an attempt.
+   */
+  recoverAbandoned(): number {
+    return this.db
+      .prepare(
+        `UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL WHERE status = 'running' AND lease_owner != ?`,
+      )
+      .run(this.owner).changes
+  }
+
   start(): void {
     this.running = true
     this.wake()
