@@ -131,6 +131,7 @@ export function createEngine(config: EngineConfig): Engine {
     changes,
     hopLimit,
     isPaused: () => intakePaused,
+    listensTo: (sourceId) => orchestrator.listensTo(sourceId),
     observe: (o) => observers.forEach((fn) => fn(o)),
     limits: config.receiver?.limits,
     log,

@@ -185,13 +185,13 @@ export class EventStore {
     return row ? toSummary(row, this.runCounter([id]).get(id) ?? 0) : null
   }
 
-  /** The event with its body and parsed JSON, or null. */
+  /** The event with its body and parsed JSON, or null. For the workers: `summary.runCount` is not counted (0). */
   load(id: string): LoadedEvent | null {
     const row = this.stmt.getFull.get(id) as EventRow | undefined
     if (!row) return null
     const body = row.body!
     return {
-      summary: toSummary(row, this.runCounter([id]).get(id) ?? 0),
+      summary: toSummary(row, 0),
       headers: JSON.parse(row.headers),
       body,
       json: parseBody(row.content_type, body),

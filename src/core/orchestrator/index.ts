@@ -55,6 +55,12 @@ export interface Orchestrator {
   runsForEvent(eventId: string): RunSummary[]
   /** Number of runs each event started (EventSummary.runCount); fits the event store's `setRunCounter`. */
   runCounts(eventIds: string[]): Map<string, number>
+  /**
+   * Whether an event from this source could start or resume anything right now: an enabled workflow triggers
+   * on it, or a run waits on it. When not, the receiver enqueues no dispatch job (a wait registered later
+   * looks back at earlier events; replay starts any event over).
+   */
+  listensTo(sourceId: string): boolean
   /** Register the job handlers and wake runs left queued by a previous process. Call before `queue.start()`. */
   start(): void
   stop(): Promise<void>
@@ -86,6 +92,12 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const runner = new Runner(deps, runs, workflows)
   const dispatcher = new Dispatcher(deps, runs, workflows, runner)
   let started = false
+  const listens = db
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM workflows WHERE source_id = ? AND enabled = 1)
+           OR EXISTS (SELECT 1 FROM waits WHERE source_id = ?)`,
+    )
+    .pluck()
 
   const requireRun = (id: string): RunRow => {
     const run = runs.get(id)
@@ -414,6 +426,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     operations,
     runsForEvent: (eventId) => runs.forEvent(eventId).map((r) => runs.summary(r)),
     runCounts: (eventIds) => runs.countsForEvents(eventIds),
+    listensTo: (sourceId) => listens.get(sourceId, sourceId) === 1,
     start() {
       if (started) return
       started = true

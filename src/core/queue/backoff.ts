@@ -7,14 +7,24 @@ export interface BackoffPolicy {
   maxMs: number
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { attempts: 5, kind: 'exponential', initialMs: 1000, maxMs: 3_600_000 }
+export const DEFAULT_BACKOFF: BackoffPolicy = {
+  attempts: 5,
+  kind: 'exponential',
+  initialMs: 1000,
+  maxMs: 3_600_000,
+}
 
 /**
  * Delay before the next try after `attempt` tries have failed (attempt ≥ 1), with full jitter:
  * a uniform draw in [0, min(max, initial · 2^(attempt-1))] for exponential, [0, initial] for fixed.
  * `random` returns a number in [0, 1). A `retryAfterMs` from the other side is a floor.
  */
-export function backoff(attempt: number, policy: BackoffPolicy, random: () => number, retryAfterMs = 0): number {
+export function backoff(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number,
+  retryAfterMs = 0,
+): number {
   const ceiling =
     policy.kind === 'fixed'
       ? policy.initialMs

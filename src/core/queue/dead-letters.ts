@@ -15,7 +15,14 @@ export function listDeadJobs(db: Db, limit = 100): DeadJob[] {
     .prepare(
       `SELECT id, kind, payload, attempts, last_error, updated_at FROM jobs WHERE status = 'dead' ORDER BY id DESC LIMIT ?`,
     )
-    .all(limit) as Array<{ id: number; kind: string; payload: string; attempts: number; last_error: string | null; updated_at: number }>
+    .all(limit) as Array<{
+    id: number
+    kind: string
+    payload: string
+    attempts: number
+    last_error: string | null
+    updated_at: number
+  }>
   return rows.map((r) => ({
     id: r.id,
     kind: r.kind,

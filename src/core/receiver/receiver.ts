@@ -61,6 +61,8 @@ export interface ReceiverDeps {
   changes: ChangeBus
   hopLimit: number
   isPaused(): boolean
+  /** Whether anything (a workflow, a waiting run) listens to this source; no dispatch job otherwise. */
+  listensTo?: (sourceId: string) => boolean
   observe?: (o: ReceiverObservation) => void
   limits?: Partial<ReceiverLimits>
   log?: (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
@@ -414,7 +416,9 @@ export class Receiver {
   private write(write: Write): WriteResult {
     const { event } = write
     const result = this.deps.events.insert(event)
-    if (result.status === 'accepted') this.enqueue('dispatch', { eventId: event.id })
+    if (result.status === 'accepted' && (this.deps.listensTo?.(event.sourceId) ?? true)) {
+      this.enqueue('dispatch', { eventId: event.id })
+    }
     if (write.adoptSecret) this.deps.sources.adoptSecret(event.sourceId, write.adoptSecret)
     if (write.notice) this.deps.sources.setNotice(event.sourceId, write.notice)
     if (result.status === 'rejected' && ++this.rejectedSincePrune >= 100) {

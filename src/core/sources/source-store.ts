@@ -302,7 +302,11 @@ export class SourceStore {
   private openOptions(stored: string): Record<string, unknown> {
     const options = JSON.parse(stored) as Record<string, unknown>
     for (const [key, value] of Object.entries(options)) {
-      if (value && typeof value === 'object' && typeof (value as { $sealed?: unknown }).$sealed === 'string') {
+      if (
+        value &&
+        typeof value === 'object' &&
+        typeof (value as { $sealed?: unknown }).$sealed === 'string'
+      ) {
         options[key] = this.cipher.decrypt(Buffer.from((value as { $sealed: string }).$sealed, 'base64'))
       }
     }

@@ -9,7 +9,12 @@ export class ActionLog {
     this.insert = db.prepare(`INSERT INTO actions (id, at, kind, target, detail) VALUES (?, ?, ?, ?, ?)`)
   }
 
-  record(kind: ActionRecord['kind'], target: string, detail: Record<string, unknown>, at: number): ActionRecord {
+  record(
+    kind: ActionRecord['kind'],
+    target: string,
+    detail: Record<string, unknown>,
+    at: number,
+  ): ActionRecord {
     const action: ActionRecord = { id: newId('act', at), at, kind, target, detail }
     this.insert.run(action.id, at, kind, target, JSON.stringify(detail))
     return action
@@ -17,7 +22,9 @@ export class ActionLog {
 
   list(limit: number, before?: string): Page<ActionRecord> {
     const rows = this.db
-      .prepare(`SELECT seq, id, at, kind, target, detail FROM actions WHERE seq < ? ORDER BY seq DESC LIMIT ?`)
+      .prepare(
+        `SELECT seq, id, at, kind, target, detail FROM actions WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+      )
       .all(before ? Number(before) : Number.MAX_SAFE_INTEGER, limit + 1) as Array<{
       seq: number
       id: string
@@ -28,7 +35,13 @@ export class ActionLog {
     }>
     const page = rows.slice(0, limit)
     return {
-      items: page.map((r) => ({ id: r.id, at: r.at, kind: r.kind, target: r.target, detail: JSON.parse(r.detail) })),
+      items: page.map((r) => ({
+        id: r.id,
+        at: r.at,
+        kind: r.kind,
+        target: r.target,
+        detail: JSON.parse(r.detail),
+      })),
       nextCursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
     }
   }

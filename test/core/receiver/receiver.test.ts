@@ -15,6 +15,15 @@ beforeEach(async () => {
 })
 afterEach(() => t.close())
 
+/** A workflow on the shop source, so that its accepted events are dispatched. */
+const listen = (engine: TestEngine['engine']) =>
+  engine.call('workflows.create', {
+    id: 'tell',
+    name: 'Tell me',
+    trigger: { source: 'shop' },
+    steps: [{ id: 'note', kind: 'notify', title: 'got {{ type }}' }],
+  })
+
 function storedBody(id: string): Buffer {
   const row = t.engine.db.prepare(`SELECT body FROM events WHERE id = ?`).get(id) as { body: Buffer }
   return row.body
@@ -69,6 +78,7 @@ describe('receiver', () => {
     await t.close()
     t = await startTestEngine({ workers: 0 })
     await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+    await listen(t.engine)
     const send = () =>
       http(`${t.url}/hooks/shop`, {
         headers: { 'content-type': 'application/json', 'idempotency-key': 'delivery-1' },
@@ -88,6 +98,18 @@ describe('receiver', () => {
       payload: string
     }>
     expect(jobs.map((j) => JSON.parse(j.payload))).toEqual([{ eventId: firstId }])
+  })
+
+  it('enqueues no dispatch job for an event nothing listens to', async () => {
+    await t.close()
+    t = await startTestEngine({ workers: 0 })
+    await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+    const dispatched = () => count(`SELECT COUNT(*) n FROM jobs WHERE kind = 'dispatch'`)
+    await http(`${t.url}/hooks/shop`, { body: '{"n":1}' })
+    expect(dispatched()).toBe(0)
+    await listen(t.engine)
+    await http(`${t.url}/hooks/shop`, { body: '{"n":2}' })
+    expect(dispatched()).toBe(1)
   })
 
   it('deduplicates concurrent deliveries inside one group commit', async () => {
@@ -171,6 +193,7 @@ describe('receiver', () => {
   })
 
   it('stores an event over the hop limit as blocked and starts nothing', async () => {
+    await listen(t.engine)
     const ok = await http(`${t.url}/hooks/shop`, { headers: { 'switchboard-hop': '5' }, body: '{"a":1}' })
     const blocked = await http(`${t.url}/hooks/shop`, {
       headers: { 'switchboard-hop': '6' },
@@ -183,10 +206,13 @@ describe('receiver', () => {
     expect(detail.status).toBe('blocked')
     expect(detail.hop).toBe(6)
     expect(detail.reason).toMatch(/over the limit of 5/)
-    const jobs = t.engine.db.prepare(`SELECT payload FROM jobs WHERE kind = 'dispatch'`).all() as Array<{
-      payload: string
-    }>
-    expect(jobs.map((j) => JSON.parse(j.payload).eventId)).not.toContain(detail.id)
+    // A workflow listens, yet only the event within the limit starts a run.
+    const okId = (ok.json as { id: string }).id
+    for (let i = 0; i < 100 && (await t.engine.call('events.get', { id: okId })).runs.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect((await t.engine.call('events.get', { id: okId })).runs).toHaveLength(1)
+    expect((await t.engine.call('events.get', { id: detail.id })).runs).toEqual([])
   })
 
   it('answers 503 and never 2xx when the store cannot write, then recovers', async () => {
