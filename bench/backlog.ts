@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { EventStatus } from '../src/shared/domain'
+import { SearchIndexer } from '../src/core/events/search-index'
 import { EventStore, type NewEvent } from '../src/core/events/event-store'
 import { openDatabase, type Db } from '../src/core/store/database'
 import type { BenchRow } from './table'
@@ -145,22 +146,14 @@ export function makeEvent(i: number, receivedAt: number, random: () => number): 
 
 /**
  * Store `total` events through EventStore.insert. Loading is set-up, not what is measured: big transactions, no
- * fsync, and the full-text trigger off during the load with the index built in one statement afterwards (the
- * trigger's per-row flush would make a million inserts take ten minutes); the index holds the same rows.
+ * fsync, and the full-text index built by the engine's SearchIndexer after the load (as it does in the
+ * background after acks), in large batches.
  */
 export async function loadBacklog(db: Db, total: number): Promise<{ loadMs: number; probeId: string }> {
   const events = new EventStore(db)
   const random = prng(8)
   db.pragma('synchronous = OFF')
   db.pragma('cache_size = -262144')
-  const trigger = (
-    db
-      .prepare(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_fts_insert'`)
-      .get() as {
-      sql: string
-    }
-  ).sql
-  db.exec('DROP TRIGGER events_fts_insert')
   const start0 = Date.UTC(2025, 0, 1)
   const batch = 20_000
   const loadStart = performance.now()
@@ -177,11 +170,7 @@ export async function loadBacklog(db: Db, total: number): Promise<{ loadMs: numb
     }).immediate()
     await new Promise((r) => setImmediate(r))
   }
-  db.transaction(() => {
-    db.exec(`INSERT INTO events_fts (rowid, body, headers)
-      SELECT seq, CASE WHEN instr(body, x'00') = 0 THEN substr(CAST(body AS TEXT), 1, 65536) END, headers FROM events`)
-    db.exec(trigger)
-  }).immediate()
+  new SearchIndexer(db, 100_000).indexAll()
   const loadMs = performance.now() - loadStart
   db.pragma('cache_size = -2000')
   db.pragma('synchronous = FULL')

@@ -12,6 +12,7 @@ import {
 import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
 import { EventStore } from './events/event-store'
+import { SearchIndexer } from './events/search-index'
 import { createOrchestrator } from './orchestrator'
 import { createTunnelSupervisor, storedTunnelConfig } from './tunnel'
 import { countOpenDeadLetters, createMonitor } from './monitor'
@@ -190,6 +191,11 @@ export function createEngine(config: EngineConfig): Engine {
   receiver.answerProbe = (nonce) => tunnel.answerProbe(nonce)
 
   events.setRunCounter((ids) => orchestrator.runCounts(ids))
+  const searchIndex = new SearchIndexer(workDb)
+  events.setBeforeSearch(() => searchIndex.indexAll())
+  changes.subscribe((change) => {
+    if (change.type === 'event') searchIndex.schedule()
+  })
 
   const notBuilt = (what: string) => () => {
     throw new ApiError('unavailable', `${what} is not available in this build`)
@@ -283,6 +289,7 @@ export function createEngine(config: EngineConfig): Engine {
       queue.start()
       monitor.start()
       tunnel.start()
+      searchIndex.schedule(0)
       started = true
       log('info', `receiver listening on ${receiverBase()}`)
       return { receiverUrl: receiverBase() }
@@ -295,6 +302,7 @@ export function createEngine(config: EngineConfig): Engine {
         await queue.stop()
       }
       started = false
+      searchIndex.stop()
       monitor.stop()
       workDb.close()
       db.close()

@@ -84,6 +84,7 @@ export type RunCounter = (eventIds: string[]) => Map<string, number>
 export class EventStore {
   private readonly stmt
   private runCounter: RunCounter = () => new Map()
+  private beforeSearch: () => void = () => {}
   private readonly hasFts: boolean
 
   constructor(private readonly db: Db) {
@@ -106,6 +107,11 @@ export class EventStore {
 
   setRunCounter(counter: RunCounter): void {
     this.runCounter = counter
+  }
+
+  /** Called before a full-text query: the search index catches up, so a search sees every committed event. */
+  setBeforeSearch(catchUp: () => void): void {
+    this.beforeSearch = catchUp
   }
 
   /**
@@ -158,6 +164,7 @@ export class EventStore {
     let from = 'events'
     let order = 'seq'
     if (filter.q) {
+      this.beforeSearch()
       if (this.hasFts) {
         // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
         from = `(SELECT rowid AS r FROM events_fts WHERE events_fts MATCH ?${filter.before ? ' AND rowid < ?' : ''}

@@ -3,6 +3,7 @@ import type { Change } from '../../../src/shared/contract'
 import type { EventStatus, RunStatus, RunSummary } from '../../../src/shared/domain'
 import { ChangeBus } from '../../../src/core/changes'
 import { FakeClock } from '../../../src/core/clock'
+import { SearchIndexer } from '../../../src/core/events/search-index'
 import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
 import { newId } from '../../../src/core/ids'
 import { createMonitor, type Monitor, type MonitorDeps } from '../../../src/core/monitor'
@@ -37,6 +38,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
   const emitted: Change[] = []
   changes.subscribe((c) => emitted.push(c))
   const events = new EventStore(db)
+  const searchIndex = new SearchIndexer(db)
   const sources = new SourceStore(db, new KeyFileCipher(join(dir.path, 'secret.key')), clock, changes, {
     receiverBase: () => 'http://127.0.0.1:1',
     publicBase: () => null,
@@ -91,6 +93,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
         ...fields,
       }
       db.transaction(() => events.insert(event)).immediate()
+      searchIndex.indexAll()
       return event
     },
     run(eventId, status, id = newId('run', clock.now())) {
