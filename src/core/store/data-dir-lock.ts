@@ -26,6 +26,7 @@ export class DataDirLock {
         throw new Error(
           `another Switchboard (pid ${owner.pid}) is using ${this.file.replace(/[/\\]engine\.lock$/, '')}; ` +
             'stop it first, or delete engine.lock there if that process is not Switchboard',
+          { cause: error },
         )
       }
       writeFileSync(this.file, mine, { mode: 0o600 })
