@@ -132,6 +132,16 @@ describe('the store on a full disk', () => {
     try {
       server = await spawnHeadless({ dataDir: join(dir.path, 'data') })
       await server.api('POST', '/api/sources', { id: 'disk', name: 'Disk', provider: 'none' })
+      // A workflow listens to the source, so every accepted event gets a dispatch job and a run.
+      await server.api('POST', '/api/workflows', {
+        id: 'note',
+        name: 'Note it',
+        trigger: { source: 'disk' },
+        steps: [
+          { id: 'wait', kind: 'delay', duration: '1s' },
+          { id: 'tell', kind: 'notify', title: 'got {{ i }}' },
+        ],
+      })
       const build = (size: number) => (i: number) => ({
         path: '/hooks/disk',
         headers: { 'content-type': 'application/json' },

@@ -232,7 +232,9 @@ export class Queue {
       let row: JobRow | undefined
       try {
         const args = { owner: this.owner, until: now + this.leaseMs, now }
-        row = (this.stmt.claimReady.get(args) ?? this.stmt.claimExpired.get(args)) as JobRow | undefined
+        // An explicit transaction, so that a failed commit (disk full) throws: a bare UPDATE … RETURNING would
+        // hand back the row even though its autocommit failed, and the same job would be claimed forever.
+        row = this.claim(args)
       } catch (error) {
         // The store is unavailable (disk full, locked): try again shortly rather than spinning.
         this.options.onError?.(error)
@@ -248,6 +250,11 @@ export class Queue {
       this.execute(row)
     }
   }
+
+  private readonly claim = (args: { owner: string; until: number; now: number }): JobRow | undefined =>
+    this.db.transaction(
+      () => (this.stmt.claimReady.get(args) ?? this.stmt.claimExpired.get(args)) as JobRow | undefined,
+    )()
 
   private scheduleNext(): void {
     const ready = this.stmt.nextReady.get() as number | null

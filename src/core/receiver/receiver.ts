@@ -131,10 +131,16 @@ export class Receiver {
       (req, res) => this.handle(req, res),
     )
     server.maxConnections = this.limits.maxConnections
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      else socket.destroy()
+    // A client too slow (408) or speaking broken HTTP (400) is answered and cut: not half-closed, since a
+    // slow-loris client keeps its side open and would hold the connection.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+          socket.destroy(),
+        )
+        setTimeout(() => socket.destroy(), 1000).unref()
+      } else socket.destroy()
     })
     this.server = server
     return new Promise((resolve, reject) => {
