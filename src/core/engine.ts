@@ -197,10 +197,6 @@ export function createEngine(config: EngineConfig): Engine {
     if (change.type === 'event') searchIndex.schedule()
   })
 
-  const notBuilt = (what: string) => () => {
-    throw new ApiError('unavailable', `${what} is not available in this build`)
-  }
-
   const core: Partial<OperationHandlers> = {
     'health.get': () => ({
       ok: true,
@@ -262,10 +258,11 @@ export function createEngine(config: EngineConfig): Engine {
     },
   }
 
-  const parts: Partial<OperationHandlers> = { ...core, ...orchestrator.operations, ...monitor.operations }
-  const operations = Object.fromEntries(
-    OPERATION_NAMES.map((name) => [name, parts[name] ?? notBuilt(name)]),
-  ) as unknown as OperationHandlers
+  const handlers: Partial<OperationHandlers> = { ...core, ...orchestrator.operations, ...monitor.operations }
+  // Every contract operation must have a handler: a missing one is a wiring bug, caught at construction.
+  const unhandled = OPERATION_NAMES.filter((name) => !handlers[name])
+  if (unhandled.length) throw new Error(`no handler for ${unhandled.join(', ')}`)
+  const operations = handlers as OperationHandlers
 
   let started = false
   return {
