@@ -238,6 +238,13 @@ export class Receiver {
     }
 
     this.inFlight++
+    // 'aborted' can follow 'end' (the client leaves while its commit is pending): count each request once.
+    let counted = true
+    const finish = () => {
+      if (!counted) return
+      counted = false
+      this.done()
+    }
     const chunks: Buffer[] = []
     let size = 0
     let tooLarge = false
@@ -253,10 +260,10 @@ export class Receiver {
       }
       chunks.push(chunk)
     })
-    req.on('error', () => this.done())
-    req.on('aborted', () => this.done())
+    req.on('error', finish)
+    req.on('aborted', finish)
     req.on('end', () => {
-      if (tooLarge) return this.done()
+      if (tooLarge) return finish()
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
       const inbound: InboundRequest = {
         method,
@@ -266,7 +273,7 @@ export class Receiver {
         body,
         receivedAt: now,
       }
-      this.accept(source, inbound, res, observe).finally(() => this.done())
+      this.accept(source, inbound, res, observe).finally(finish)
     })
   }
 
