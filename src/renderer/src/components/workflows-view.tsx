@@ -1,7 +1,9 @@
+import { useRef } from 'react'
 import { useStore } from 'zustand'
 import type { WorkflowSummary } from '../../../shared/domain'
 import { useApp } from '../app-context'
 import { formatAgo } from '../format'
+import { parseWorkflowFile, saveFile, workflowFileName, workflowFileText } from '../workflow-files'
 import { useAction } from './use-action'
 import { WorkflowEditor } from './workflow-editor'
 
@@ -14,6 +16,14 @@ function WorkflowItem({ workflow, selected }: { workflow: WorkflowSummary; selec
   const remove = useAction(
     () => client['workflows.delete']({ id: workflow.id }),
     () => `Workflow ${workflow.name} deleted`,
+  )
+  const exportFile = useAction(
+    async () => {
+      const record = await client['workflows.get']({ id: workflow.id })
+      saveFile(workflowFileName(record.id), workflowFileText(record.definition))
+      return record
+    },
+    (record) => `Exported ${workflowFileName(record.id)} (version ${record.version})`,
   )
   return (
     <li className={selected ? 'selected' : undefined} data-workflow-id={workflow.id}>
@@ -48,6 +58,15 @@ function WorkflowItem({ workflow, selected }: { workflow: WorkflowSummary; selec
       </label>
       <button
         type="button"
+        className="small"
+        aria-label={`Export workflow ${workflow.name} as JSON`}
+        disabled={exportFile.pending}
+        onClick={() => void exportFile.run()}
+      >
+        Export
+      </button>
+      <button
+        type="button"
         className="small danger"
         aria-label={`Delete workflow ${workflow.name}`}
         disabled={remove.pending}
@@ -73,6 +92,17 @@ export function WorkflowsView() {
   const phase = useStore(catalog.store, (s) => s.phase)
   const routeId = useStore(router.store, (s) => s.id)
   const editing = routeId === 'new' ? null : routeId
+  const fileInput = useRef<HTMLInputElement>(null)
+  const { client } = useApp()
+  // An imported file with the id of an existing workflow becomes its next version; otherwise a new workflow.
+  const importFile = useAction(
+    async (file: File) => {
+      const definition = parseWorkflowFile(await file.text())
+      const exists = catalog.store.getState().workflows.some((w) => w.id === definition.id)
+      return exists ? client['workflows.put'](definition) : client['workflows.create'](definition)
+    },
+    (record, file) => `Imported ${file.name} as ${record.name} (version ${record.version})`,
+  )
   return (
     <div className="workflows">
       <section className="workflow-list" aria-labelledby="workflows-title">
@@ -85,6 +115,26 @@ export function WorkflowsView() {
           >
             New
           </button>
+          <button type="button" disabled={importFile.pending} onClick={() => fileInput.current?.click()}>
+            Import…
+          </button>
+          <input
+            ref={fileInput}
+            type="file"
+            accept="application/json,.json"
+            aria-label="Import a workflow from a JSON file"
+            hidden
+            onChange={async (e) => {
+              const file = e.currentTarget.files?.[0]
+              e.currentTarget.value = ''
+              if (!file) return
+              const record = await importFile.run(file)
+              if (record) {
+                catalog.putWorkflow(record)
+                router.go({ view: 'workflows', id: record.id })
+              }
+            }}
+          />
         </div>
         {phase === 'loading' && <p role="status">Loading workflows…</p>}
         {phase === 'ready' && workflows.length === 0 && (
