@@ -19,7 +19,7 @@ export function parseWorkflowFile(text: string): Record<string, unknown> & { id:
   try {
     value = JSON.parse(text)
   } catch (error) {
-    throw new Error(`not JSON: ${(error as Error).message}`)
+    throw new Error(`not JSON: ${(error as Error).message}`, { cause: error })
   }
   if (!value || typeof value !== 'object' || Array.isArray(value))
     throw new Error('a workflow file holds one JSON object')
