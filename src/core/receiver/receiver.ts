@@ -98,6 +98,8 @@ export class Receiver {
   private readonly enqueue: ReturnType<Queue['adderOn']>
   private rejectedSincePrune = 0
   private inFlight = 0
+  /** The response each connection is working on, so a protocol error does not answer ahead of it. */
+  private readonly answering = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>()
   private drained: (() => void) | null = null
 
   /** Answers the tunnel's self-probe (set once the tunnel supervisor exists). */
@@ -132,8 +134,14 @@ export class Receiver {
     )
     server.maxConnections = this.limits.maxConnections
     // A client too slow (408) or speaking broken HTTP (400) is answered and cut: not half-closed, since a
-    // slow-loris client keeps its side open and would hold the connection.
+    // slow-loris client keeps its side open and would hold the connection. When an earlier request on the same
+    // connection still awaits its commit, its answer goes out first (a raw error must not overtake it).
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      const pending = this.answering.get(socket)
+      if (pending && pending.req.complete && !pending.res.writableEnded) {
+        pending.res.once('finish', () => socket.destroy())
+        return
+      }
       const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
       if (socket.writable) {
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
@@ -176,6 +184,7 @@ export class Receiver {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now()
+    this.answering.set(req.socket, { req, res })
     const rawUrl = req.url ?? '/'
     const q = rawUrl.indexOf('?')
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
