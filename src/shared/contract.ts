@@ -39,7 +39,10 @@ const cursor = z
   .string()
   .max(64)
   .regex(/^[0-9]+$/, 'must be a cursor returned as nextCursor')
-const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')])
+const flag = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+])
 
 export const rateLimitSchema = z
   .object({
@@ -66,21 +69,11 @@ export const sourceCreateSchema = z
   })
   .strict()
 
-export const sourceUpdateSchema = z
-  .object({
-    id,
-    name: z.string().trim().min(1).max(200).optional(),
-    secret: z.string().min(1).max(4096).optional(),
-    options: z.record(z.string(), z.unknown()).optional(),
-    enabled: z.boolean().optional(),
-    maxBodyBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(64 * 1024 * 1024)
-      .optional(),
-    rateLimit: rateLimitSchema.nullable().optional(),
-  })
+/** Any field of a source but its provider, by id. */
+export const sourceUpdateSchema = sourceCreateSchema
+  .omit({ id: true, provider: true })
+  .partial()
+  .extend({ id })
   .strict()
 
 export const EVENT_STATUSES = ['accepted', 'duplicate', 'rejected', 'blocked', 'handshake'] as const
@@ -191,7 +184,11 @@ const byId = z.object({ id }).strict()
 export const operations = {
   'health.get': op<Health>()({ method: 'GET', path: '/api/health', input: empty, public: true }),
 
-  'providers.list': op<{ items: ProviderPreset[] }>()({ method: 'GET', path: '/api/providers', input: empty }),
+  'providers.list': op<{ items: ProviderPreset[] }>()({
+    method: 'GET',
+    path: '/api/providers',
+    input: empty,
+  }),
 
   'sources.list': op<{ items: Source[] }>()({ method: 'GET', path: '/api/sources', input: empty }),
   'sources.create': op<Source>()({ method: 'POST', path: '/api/sources', input: sourceCreateSchema }),
@@ -234,7 +231,11 @@ export const operations = {
     path: '/api/events/:id/body',
     input: byId,
   }),
-  'events.replay': op<{ runs: RunSummary[] }>()({ method: 'POST', path: '/api/events/:id/replay', input: byId }),
+  'events.replay': op<{ runs: RunSummary[] }>()({
+    method: 'POST',
+    path: '/api/events/:id/replay',
+    input: byId,
+  }),
 
   'runs.list': op<Page<RunSummary>>()({
     method: 'GET',
@@ -259,8 +260,16 @@ export const operations = {
   'runs.resolve': op<RunSummary>()({ method: 'POST', path: '/api/runs/:id/resolve', input: byId }),
   'runs.cancel': op<RunSummary>()({ method: 'POST', path: '/api/runs/:id/cancel', input: byId }),
 
-  'workflows.list': op<{ items: WorkflowSummary[] }>()({ method: 'GET', path: '/api/workflows', input: empty }),
-  'workflows.schema': op<Record<string, unknown>>()({ method: 'GET', path: '/api/workflows/schema', input: empty }),
+  'workflows.list': op<{ items: WorkflowSummary[] }>()({
+    method: 'GET',
+    path: '/api/workflows',
+    input: empty,
+  }),
+  'workflows.schema': op<Record<string, unknown>>()({
+    method: 'GET',
+    path: '/api/workflows/schema',
+    input: empty,
+  }),
   'workflows.create': op<WorkflowRecord>()({
     method: 'POST',
     path: '/api/workflows',
@@ -286,7 +295,13 @@ export const operations = {
   /** Dry run: the workflow (stored, or the given definition) on a sample event; outgoing calls recorded, not sent. */
   'workflows.test': op<{
     run: RunDetail
-    calls: Array<{ stepId: string; method: string; url: string; headers: Record<string, string>; body: unknown }>
+    calls: Array<{
+      stepId: string
+      method: string
+      url: string
+      headers: Record<string, string>
+      body: unknown
+    }>
     matched: boolean
   }>()({
     method: 'POST',
@@ -312,9 +327,7 @@ export const operations = {
     path: '/api/secrets/:name',
     input: z
       .object({
-        name: z
-          .string()
-          .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier (letters, digits, _)'),
+        name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier (letters, digits, _)'),
         value: z.string().min(1).max(65536),
       })
       .strict(),
@@ -448,7 +461,9 @@ export class ApiError extends Error {
     return ERROR_CODES[this.code]
   }
   toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } }
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    }
   }
 }
 
