@@ -554,8 +554,26 @@ export class Runner {
     const ms = parseDuration(step.duration)
     if (driver.dry)
       return this.succeed(run, step, { duration: step.duration }, { waitedMs: ms, dryRun: true }, driver)
+    const at = this.deps.clock.now() + ms
+    this.enterWaiting(run, step, { duration: step.duration, until: at }, at, driver, () => {
+      driver.inTimer({ runId: run.id, stepId: step.id, kind: 'delay', at })
+    })
+    return false
+  }
+
+  /**
+   * Put the run in `waiting` on this step until `at`, in one transaction with the job's completion;
+   * `register` adds what wakes it (a timer, a wait row), inside the same transaction.
+   */
+  private enterWaiting(
+    run: RunRow,
+    step: Step,
+    input: Record<string, unknown>,
+    at: number,
+    driver: Driver,
+    register: (current: RunRow) => void,
+  ): void {
     const { clock } = this.deps
-    const at = clock.now() + ms
     this.transact((changes) => {
       driver.inComplete()
       const current = this.runs.get(run.id)
@@ -565,17 +583,16 @@ export class Runner {
         stepId: step.id,
         kind: step.kind,
         status: 'waiting',
-        input: { duration: step.duration, until: at },
+        input,
         wakeAt: at,
         startedAt: clock.now(),
       })
-      driver.inTimer({ runId: run.id, stepId: step.id, kind: 'delay', at })
+      register(current)
       const next = this.runs.update(current, { status: 'waiting', current_step: step.id }, clock.now())
       this.stepChange(run.id, step.id, changes, false)
       this.runChange(next, changes, false)
       this.inReleaseSlot(next)
     })
-    return false
   }
 
   private waitForEvent(run: RunRow, step: WaitForEventStep, driver: Driver): boolean {
@@ -589,19 +606,7 @@ export class Runner {
       return this.succeed(run, step, input, { event: null, timedOut: false, dryRun: true }, driver)
     const { clock } = this.deps
     const at = clock.now() + parseDuration(step.timeout)
-    this.transact((changes) => {
-      driver.inComplete()
-      const current = this.runs.get(run.id)
-      if (!current || current.status !== 'running') return
-      this.runs.writeStep({
-        runId: run.id,
-        stepId: step.id,
-        kind: step.kind,
-        status: 'waiting',
-        input: { ...input, until: at },
-        wakeAt: at,
-        startedAt: clock.now(),
-      })
+    this.enterWaiting(run, step, { ...input, until: at }, at, driver, (current) => {
       this.runs.addWait({
         runId: run.id,
         stepId: step.id,
@@ -621,10 +626,6 @@ export class Runner {
         const scan: WaitScanPayload = { runId: run.id, stepId: step.id, upTo }
         this.deps.queue.add(JOB_WAIT_SCAN, scan, { key: `wait-scan:${run.id}:${step.id}:${upTo}` })
       }
-      const next = this.runs.update(current, { status: 'waiting', current_step: step.id }, clock.now())
-      this.stepChange(run.id, step.id, changes, false)
-      this.runChange(next, changes, false)
-      this.inReleaseSlot(next)
     })
     return false
   }
