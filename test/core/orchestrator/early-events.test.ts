@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock } from '../../../src/core/clock'
@@ -14,7 +13,7 @@ import {
 } from '../../fixtures/fake-services/services'
 import { startTestEngine } from '../../support/engine'
 import { http } from '../../support/http'
-import { Harness, settle, waitFor, type TestEvent } from './harness'
+import { Harness, installOrderFulfilment, settle, waitFor, type TestEvent } from './harness'
 
 // A waitForEvent must also take an answer that arrived before the run reached it: a fast 3PL answers inside
 // its webhook handler, so its event is stored and dispatched (finding no wait) before the run waits.
@@ -106,32 +105,17 @@ describe('waitForEvent takes answers that arrived before the wait', () => {
       shippedEvents.push((res.json as { id: string }).id)
       return { status: 202, body: { shipmentId: `shp_${orderId}` } }
     })
-    const call = t.engine.call.bind(t.engine)
-    await call('sources.create', {
-      id: 'shop',
-      name: 'Shop',
-      provider: 'standard-webhooks',
-      secret: shopSecret,
+    await installOrderFulfilment(t.engine, {
+      shopSecret,
+      tplOutbound,
+      secrets: {
+        inventoryUrl: inventory.service.url,
+        tplUrl: tpl.url,
+        tplSecret: tplInbound,
+        notifyUrl: notifier.service.url,
+        platformUrl: platform.service.url,
+      },
     })
-    await call('sources.create', {
-      id: '3pl',
-      name: '3PL',
-      provider: 'standard-webhooks',
-      secret: tplOutbound,
-    })
-    for (const [name, value] of Object.entries({
-      inventoryUrl: inventory.service.url,
-      tplUrl: tpl.url,
-      tplSecret: tplInbound,
-      notifyUrl: notifier.service.url,
-      platformUrl: platform.service.url,
-    })) {
-      await call('secrets.put', { name, value })
-    }
-    await call(
-      'workflows.create',
-      JSON.parse(readFileSync('resources/examples/order-fulfilment.json', 'utf8')) as unknown,
-    )
 
     const order = {
       orderId: '3001',

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FakeClock } from '../../../src/core/clock'
 import type { Engine } from '../../../src/core/engine'
@@ -13,12 +12,7 @@ import {
 } from '../../fixtures/fake-services/services'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
-import { waitFor } from './harness'
-
-const example = JSON.parse(readFileSync('resources/examples/order-fulfilment.json', 'utf8')) as Record<
-  string,
-  unknown
->
+import { installOrderFulfilment, waitFor } from './harness'
 
 const order = {
   orderId: '2001',
@@ -68,29 +62,17 @@ describe('order fulfilment through the real receiver (createEngine, signed webho
     tpl = await startThreePL(tplInbound, tplOutbound)
     notifier = await startCustomerNotifier()
     t = await startTestEngine({ clock, random: () => 0.5 })
-    const call = t.engine.call.bind(t.engine)
-    await call('sources.create', {
-      id: 'shop',
-      name: 'Shop',
-      provider: 'standard-webhooks',
-      secret: shopSecret,
+    await installOrderFulfilment(t.engine, {
+      shopSecret,
+      tplOutbound,
+      secrets: {
+        inventoryUrl: inventory.service.url,
+        tplUrl: tpl.service.url,
+        tplSecret: tplInbound,
+        notifyUrl: notifier.service.url,
+        platformUrl: platform.service.url,
+      },
     })
-    await call('sources.create', {
-      id: '3pl',
-      name: '3PL',
-      provider: 'standard-webhooks',
-      secret: tplOutbound,
-    })
-    for (const [name, value] of Object.entries({
-      inventoryUrl: inventory.service.url,
-      tplUrl: tpl.service.url,
-      tplSecret: tplInbound,
-      notifyUrl: notifier.service.url,
-      platformUrl: platform.service.url,
-    })) {
-      await call('secrets.put', { name, value })
-    }
-    await call('workflows.create', example)
   })
 
   afterEach(async () => {

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Change } from '../../../src/shared/contract'
 import type { EventSummary, RunDetail } from '../../../src/shared/domain'
 import { ChangeBus } from '../../../src/core/changes'
 import { systemClock, type Clock } from '../../../src/core/clock'
+import type { Engine } from '../../../src/core/engine'
 import { newId } from '../../../src/core/ids'
 import {
   createOrchestrator,
@@ -220,4 +221,42 @@ export async function waitFor(
 /** Let queued work (woken jobs, pending I/O) settle without waiting for anything particular. */
 export async function settle(ms = 50): Promise<void> {
   await new Promise((r) => setTimeout(r, ms))
+}
+
+/**
+ * The order-fulfilment set-up both engine-level tests share: the shop and 3PL sources (Standard Webhooks),
+ * the secrets the example workflow reads, and the example itself from resources/examples.
+ */
+export async function installOrderFulfilment(
+  engine: Pick<Engine, 'call'>,
+  options: {
+    shopSecret: string
+    tplOutbound: string
+    secrets: {
+      inventoryUrl: string
+      tplUrl: string
+      tplSecret: string
+      notifyUrl: string
+      platformUrl: string
+    }
+  },
+): Promise<void> {
+  await engine.call('sources.create', {
+    id: 'shop',
+    name: 'Shop',
+    provider: 'standard-webhooks',
+    secret: options.shopSecret,
+  })
+  await engine.call('sources.create', {
+    id: '3pl',
+    name: '3PL',
+    provider: 'standard-webhooks',
+    secret: options.tplOutbound,
+  })
+  for (const [name, value] of Object.entries(options.secrets))
+    await engine.call('secrets.put', { name, value })
+  await engine.call(
+    'workflows.create',
+    JSON.parse(readFileSync('resources/examples/order-fulfilment.json', 'utf8')),
+  )
 }
