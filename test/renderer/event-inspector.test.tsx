@@ -155,4 +155,36 @@ describe('the inspector store', () => {
     await act(() => opening)
     await waitFor(() => expect(view.app.inspector.store.getState().runs.map((r) => r.id)).toEqual([run.id]))
   })
+
+  it('does not let a fetch answered after a pushed change overwrite it (retry, then refresh)', async () => {
+    const event = detail({ runCount: 1 })
+    const dead: RunDetail = {
+      ...makeRun({ eventId: event.id, status: 'dead', currentStep: 'crm' }),
+      steps: [],
+      callbackUrl: null,
+    }
+    event.runs = [dead]
+    const queued = { ...dead, status: 'queued' as const, updatedAt: dead.updatedAt + 1 }
+    const succeeded = { ...dead, status: 'succeeded' as const, updatedAt: dead.updatedAt + 2 }
+    let hold = false
+    const held: Array<(run: RunDetail) => void> = []
+    const view = renderWithApp(<div />, {
+      'events.get': () => event,
+      'runs.get': () => (hold ? new Promise<RunDetail>((answer) => held.push(answer)) : dead),
+    })
+    await act(() => view.app.inspector.open(event.id))
+    hold = true
+    const refreshing = view.app.inspector.refreshRun(dead.id)
+    await waitFor(() => expect(held).toHaveLength(1))
+    // The control API answered while the run was queued, but the stream's "succeeded" arrives first.
+    act(() => {
+      view.fake.push({ type: 'run', run: succeeded })
+      view.frames.frame()
+    })
+    held[0]!(queued)
+    await waitFor(() => expect(held).toHaveLength(2))
+    held[1]!(succeeded)
+    await act(() => refreshing)
+    expect(view.app.inspector.store.getState().runs.map((r) => r.status)).toEqual(['succeeded'])
+  })
 })

@@ -37,8 +37,14 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
   let generation = 0
   // Runs of the open event that changed while its detail was still loading: fetched once it has loaded.
   let changedWhileLoading = new Set<string>()
+  // How many live changes each run has had. A fetch answered by the control API and a change pushed on the
+  // stream travel on different connections, so a fetch issued before a change can land after it; a fetch
+  // during which the count moved is stale and is made again.
+  const changeCounts = new Map<string, number>()
+  const changesOf = (runId: string) => changeCounts.get(runId) ?? 0
 
   async function fetchRuns(summaries: RunSummary[], mine: number): Promise<void> {
+    const before = new Map(summaries.map((r) => [r.id, changesOf(r.id)]))
     const results = await Promise.allSettled(summaries.map((r) => client['runs.get']({ id: r.id })))
     if (mine !== generation) return
     const runs: RunDetail[] = []
@@ -56,11 +62,14 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
     for (const live of current.values()) if (!merged.some((r) => r.id === live.id)) merged.push(live)
     merged.sort((a, b) => a.createdAt - b.createdAt)
     store.setState({ runs: merged, runsError: failure })
+    const stale = summaries.filter((r) => changesOf(r.id) !== before.get(r.id))
+    await Promise.all(stale.map((r) => refreshRun(r.id)))
   }
 
   async function open(eventId: string): Promise<void> {
     const mine = ++generation
     changedWhileLoading = new Set()
+    changeCounts.clear()
     store.setState({ eventId, phase: 'loading', error: null, detail: null, runs: [], runsError: null })
     try {
       const detail = await client['events.get']({ id: eventId })
@@ -88,8 +97,15 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
   async function refreshRun(runId: string): Promise<void> {
     const mine = generation
     try {
-      const run = await client['runs.get']({ id: runId })
-      if (mine !== generation) return
+      let run: RunDetail
+      // Bounded: a run that changes faster than it can be fetched settles on the newest fetch, and the
+      // changes that follow keep patching it in place.
+      for (let tries = 1; ; tries++) {
+        const seen = changesOf(runId)
+        run = await client['runs.get']({ id: runId })
+        if (mine !== generation) return
+        if (changesOf(runId) === seen || tries === 5) break
+      }
       const runs = store.getState().runs
       const at = runs.findIndex((r) => r.id === run.id)
       store.setState({ runs: at < 0 ? [...runs, run] : runs.map((r, i) => (i === at ? run : r)) })
@@ -116,6 +132,7 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
         detail = { ...detail, ...change.event }
       } else if (change.type === 'run' && change.run.eventId === state.eventId) {
         const run = change.run
+        changeCounts.set(run.id, changesOf(run.id) + 1)
         const at = runs.findIndex((r) => r.id === run.id)
         if (at < 0) toFetch.add(run.id)
         else runs = runs.map((r, i) => (i === at ? { ...r, ...run } : r))
@@ -125,6 +142,8 @@ export function createInspectorStore(client: Pick<ApiClient, 'events.get' | 'run
           runs: known < 0 ? [...detail.runs, run] : detail.runs.map((r, i) => (i === known ? run : r)),
         }
       } else if (change.type === 'step') {
+        if (detail.runs.some((r) => r.id === change.step.runId))
+          changeCounts.set(change.step.runId, changesOf(change.step.runId) + 1)
         const at = runs.findIndex((r) => r.id === change.step.runId)
         if (at >= 0)
           runs = runs.map((r, i) => (i === at ? { ...r, steps: mergeStep(r.steps, change.step) } : r))
