@@ -210,6 +210,8 @@ export function createEngine(config: EngineConfig): Engine {
     'sources.get': ({ id }) => sources.get(id),
     'sources.update': (input) => sources.update(input),
     'sources.delete': ({ id }) => {
+      // A source that enabled workflows or waiting runs depend on is refused, not deleted (see the orchestrator).
+      if (sources.exists(id)) orchestrator.checkSourceRemovable(id)
       sources.delete(id)
       return { deleted: true as const }
     },

@@ -61,6 +61,12 @@ export interface Orchestrator {
    * looks back at earlier events; replay starts any event over).
    */
   listensTo(sourceId: string): boolean
+  /**
+   * Refuse (409 `conflict`, naming them in the message and in `details.workflows` / `details.runs`) to let a
+   * source go while enabled workflows trigger on it or runs wait for its events: call before deleting a source.
+   * Disabled workflows do not hold it; they stay, and cannot be enabled again until they name a source that exists.
+   */
+  checkSourceRemovable(sourceId: string): void
   /** Register the job handlers and wake runs left queued by a previous process. Call before `queue.start()`. */
   start(): void
   stop(): Promise<void>
@@ -68,15 +74,39 @@ export interface Orchestrator {
 
 const MAX_DRY_STEPS = 1000
 
-function parseWorkflow(raw: unknown): WorkflowDefinition {
+/** The problem with a trigger's source, when it names none that exists. */
+function missingSourceIssue(
+  raw: unknown,
+  sourceExists: (id: string) => boolean,
+): { path: string; message: string } | null {
+  const source = (raw as { trigger?: { source?: unknown } } | null)?.trigger?.source
+  if (typeof source !== 'string' || source === '' || sourceExists(source)) return null
+  return {
+    path: 'trigger.source',
+    message: `no source "${source}" exists (create the source first, or name an existing source id)`,
+  }
+}
+
+/**
+ * Validate a workflow document, and check that its trigger names an existing source. Every problem is reported
+ * at once, each pointing at its field (`details.issues`), the first one in the message.
+ */
+function parseWorkflow(raw: unknown, sourceExists: (id: string) => boolean): WorkflowDefinition {
   const result = validateWorkflow(raw)
-  if (!result.ok) {
-    const first = result.issues[0]!
-    throw new ApiError('bad_request', `${first.path || 'workflow'}: ${first.message}`, {
-      issues: result.issues,
-    })
+  const issues = result.ok ? [] : [...result.issues]
+  const missing = missingSourceIssue(raw, sourceExists)
+  if (missing && !issues.some((i) => i.path === missing.path)) issues.push(missing)
+  if (issues.length || !result.ok) {
+    const first = issues[0]!
+    throw new ApiError('bad_request', `${first.path || 'workflow'}: ${first.message}`, { issues })
   }
   return result.workflow
+}
+
+/** Refuse, like a validation error at `trigger.source`, a stored workflow whose source is gone. */
+function requireSource(definition: WorkflowDefinition, sourceExists: (id: string) => boolean): void {
+  const missing = missingSourceIssue(definition, sourceExists)
+  if (missing) throw new ApiError('bad_request', `${missing.path}: ${missing.message}`, { issues: [missing] })
 }
 
 /**
@@ -97,6 +127,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       `SELECT EXISTS (SELECT 1 FROM workflows WHERE source_id = ? AND enabled = 1)
            OR EXISTS (SELECT 1 FROM waits WHERE source_id = ?)`,
     )
+    .pluck()
+  const runsWaitingOn = db
+    .prepare(`SELECT DISTINCT run_id FROM waits WHERE source_id = ? ORDER BY run_id`)
     .pluck()
 
   const requireRun = (id: string): RunRow => {
@@ -159,12 +192,13 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     let definition: WorkflowDefinition
     let version = 0
     if (input.definition) {
-      definition = parseWorkflow({ ...input.definition, id: input.id })
+      definition = parseWorkflow({ ...input.definition, id: input.id }, deps.sourceExists)
     } else {
       const stored = workflows.get(input.id)
       if (!stored) throw new ApiError('not_found', `no workflow ${input.id}`)
       definition = stored.definition as unknown as WorkflowDefinition
       version = stored.version
+      requireSource(definition, deps.sourceExists)
     }
     let event: LoadedEvent
     if (input.eventId) {
@@ -255,7 +289,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     'workflows.schema': () => workflowJsonSchema(),
     'workflows.create': (raw) => {
       const candidate = { ...raw, id: raw.id ?? newId('wf', clock.now()) }
-      const definition = parseWorkflow(candidate)
+      const definition = parseWorkflow(candidate, deps.sourceExists)
       return runner.transact((list) => {
         if (workflows.get(definition.id))
           throw new ApiError('conflict', `workflow ${definition.id} already exists`)
@@ -270,7 +304,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       return record
     },
     'workflows.put': (raw) => {
-      const definition = parseWorkflow(raw)
+      const definition = parseWorkflow(raw, deps.sourceExists)
       return runner.transact((list) => {
         const { record, changed } = workflows.save(definition, clock.now())
         if (changed) list.push({ type: 'workflow', workflow: record })
@@ -279,6 +313,10 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     },
     'workflows.setEnabled': ({ id, enabled }) =>
       runner.transact((list) => {
+        const stored = workflows.get(id)
+        if (!stored) throw new ApiError('not_found', `no workflow ${id}`)
+        // Disabling always works; enabling a workflow whose source was deleted meanwhile is refused.
+        if (enabled) requireSource(stored.definition as unknown as WorkflowDefinition, deps.sourceExists)
         const record = workflows.setEnabled(id, enabled, clock.now())
         if (!record) throw new ApiError('not_found', `no workflow ${id}`)
         list.push({ type: 'workflow', workflow: record })
@@ -427,6 +465,33 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     runsForEvent: (eventId) => runs.forEvent(eventId).map((r) => runs.summary(r)),
     runCounts: (eventIds) => runs.countsForEvents(eventIds),
     listensTo: (sourceId) => listens.get(sourceId, sourceId) === 1,
+    checkSourceRemovable(sourceId) {
+      const triggered = workflows.enabledFor(sourceId).map((w) => w.definition.id)
+      const waiting = runsWaitingOn.all(sourceId) as string[]
+      if (!triggered.length && !waiting.length) return
+      const reasons = [
+        ...(triggered.length
+          ? [
+              triggered.length > 1
+                ? `enabled workflows ${triggered.join(', ')} trigger on it`
+                : `enabled workflow ${triggered[0]} triggers on it`,
+            ]
+          : []),
+        ...(waiting.length
+          ? [
+              waiting.length > 1
+                ? `runs ${waiting.join(', ')} wait for its events`
+                : `run ${waiting[0]} waits for its events`,
+            ]
+          : []),
+      ]
+      throw new ApiError(
+        'conflict',
+        `source ${sourceId} is in use: ${reasons.join('; ')}. Disable or change those workflows (and cancel ` +
+          `those runs) first; nothing was deleted`,
+        { workflows: triggered, runs: waiting },
+      )
+    },
     start() {
       if (started) return
       started = true

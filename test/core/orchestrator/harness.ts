@@ -26,6 +26,8 @@ export interface HarnessOptions {
   /** Base URL handed out for run callbacks (null: none). */
   callbackBase?: string | null
   dir?: string
+  /** Which source ids exist (workflow triggers must name one); every id by default. */
+  sourceExists?: (id: string) => boolean
 }
 
 export interface TestEvent {
@@ -77,7 +79,7 @@ export class Harness {
       hopLimit: 5,
       workers: options.workers ?? 4,
       loadEvent: (id) => this.loadEvent(id),
-      sourceExists: () => true,
+      sourceExists: options.sourceExists ?? (() => true),
       callbackUrl: () => options.callbackBase ?? null,
     })
     this.orchestrator.start()

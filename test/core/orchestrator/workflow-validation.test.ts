@@ -31,8 +31,10 @@ function refusal(fn: () => unknown): { message: string; issues: Array<{ path: st
 
 describe('workflow validation', () => {
   let h: Harness
+  let sources: Set<string>
   beforeEach(() => {
-    h = new Harness()
+    sources = new Set(['shop', '3pl'])
+    h = new Harness({ sourceExists: (id) => sources.has(id) })
   })
   afterEach(() => h.close())
 
@@ -109,6 +111,12 @@ describe('workflow validation', () => {
       'trigger.source',
       /.+/,
     ],
+    [
+      'a trigger source that does not exist',
+      (w) => (w.trigger.source = 'nope'),
+      'trigger.source',
+      /no source "nope" exists/,
+    ],
     ['no steps', (w) => (w.steps = []), 'steps', /at least one step/],
     [
       'a waitForEvent without a timeout',
@@ -139,6 +147,57 @@ describe('workflow validation', () => {
     const stored = h.ops['workflows.get']({ id: 'wf' }) as { version: number; definition: unknown }
     expect(stored.version).toBe(1)
     expect(stored.definition).toEqual(valid())
+  })
+
+  it('reports a missing trigger source together with the other problems, each at its field', () => {
+    const workflow = valid()
+    workflow.trigger.source = 'nope'
+    ;(workflow.steps[1] as { when: string }).when = 'steps.zzz = 1'
+    const { issues } = refusal(() => h.ops['workflows.create'](workflow as never))
+    expect(issues.map((i) => i.path).sort()).toEqual(['steps.1.when', 'trigger.source'])
+  })
+
+  it('refuses an update to a source that does not exist and keeps the stored version', () => {
+    h.ops['workflows.create'](valid())
+    const moved = { ...valid(), trigger: { source: 'nope' } }
+    const { message, issues } = refusal(() => h.ops['workflows.put'](moved))
+    expect(message).toBe(
+      'trigger.source: no source "nope" exists (create the source first, or name an existing source id)',
+    )
+    expect(issues).toEqual([{ path: 'trigger.source', message: expect.stringMatching(/"nope"/) as string }])
+    const stored = h.ops['workflows.get']({ id: 'wf' }) as { version: number; definition: unknown }
+    expect(stored.version).toBe(1)
+    expect(stored.definition).toEqual(valid())
+  })
+
+  it('refuses to enable a workflow whose source was deleted, but still lets it be disabled', () => {
+    h.ops['workflows.create'](valid())
+    sources.delete('shop')
+    expect(h.ops['workflows.setEnabled']({ id: 'wf', enabled: false })).toMatchObject({ enabled: false })
+    const { issues } = refusal(() => h.ops['workflows.setEnabled']({ id: 'wf', enabled: true }))
+    expect(issues[0]).toMatchObject({ path: 'trigger.source', message: expect.stringMatching(/"shop"/) })
+    expect(h.ops['workflows.get']({ id: 'wf' })).toMatchObject({ enabled: false, version: 1 })
+    // Pointing it at a source that exists makes it whole again.
+    const moved = { ...valid(), enabled: false, trigger: { source: '3pl' } }
+    expect(h.ops['workflows.put'](moved)).toMatchObject({ version: 2 })
+    expect(h.ops['workflows.setEnabled']({ id: 'wf', enabled: true })).toMatchObject({ enabled: true })
+  })
+
+  it('refuses a dry run on a source that does not exist, given or stored', async () => {
+    const given = { ...valid(), trigger: { source: 'nope' } }
+    await expect(h.ops['workflows.test']({ id: 'wf', definition: given, event: {} })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^trigger\.source: no source "nope"/) as string,
+      details: { issues: [{ path: 'trigger.source' }] },
+    })
+    h.ops['workflows.create'](valid())
+    sources.delete('shop')
+    await expect(h.ops['workflows.test']({ id: 'wf', event: {} })).rejects.toMatchObject({
+      code: 'bad_request',
+      details: { issues: [{ path: 'trigger.source', message: expect.stringMatching(/"shop"/) }] },
+    })
+    const runs = h.db.prepare(`SELECT COUNT(*) AS n FROM runs`).get() as { n: number }
+    expect(runs.n).toBe(0)
   })
 
   it('versions every saved change, returns the document for export, and refuses a duplicate id', () => {
