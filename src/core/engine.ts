@@ -59,7 +59,11 @@ export interface EngineConfig {
   migrationsDir?: string
   version?: string
   log?: Log
-  /** Outgoing webhook for alerts (signed with Standard Webhooks), or none. */
+  /**
+   * Outgoing webhook for alerts (signed with Standard Webhooks). When given it wins over the one set through
+   * `alerts.webhook.set` (which then answers 409 and shows it as fixed by configuration); absent or null: the
+   * stored setting applies.
+   */
   alertWebhook?: { url: string; secret: string } | null
 }
 
@@ -164,6 +168,7 @@ export function createEngine(config: EngineConfig): Engine {
     queueDepth: () => queue.depth(),
     deadLettersOpen: countOpenDeadLetters(workDb),
     fetch: config.fetch,
+    cipher,
     alertWebhook: config.alertWebhook ?? null,
     log,
   })

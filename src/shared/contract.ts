@@ -10,6 +10,8 @@ import { z } from 'zod'
 import type {
   ActionRecord,
   Alert,
+  AlertWebhookDelivery,
+  AlertWebhookSettings,
   EventDetail,
   EventSummary,
   Health,
@@ -162,6 +164,41 @@ export const monitorSettingsPatchSchema = z
       .optional(),
   })
   .strict()
+
+/**
+ * Why `value` cannot be the alert webhook's URL, or null when it can: an absolute http or https URL without a
+ * user name or password (fetch refuses those, and the URL is shown in the UI). Loopback and private addresses
+ * are allowed, as for http steps: a self-hosted push service or home hub lives there.
+ */
+export function alertWebhookUrlProblem(value: string): string | null {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return 'must be an absolute URL, e.g. https://chat.example.com/hooks/alerts'
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `must be an http or https URL, not ${url.protocol.replace(/:$/, '')}`
+  if (url.username || url.password) return 'must not carry a user name or password'
+  return null
+}
+
+export const alertWebhookUrlSchema = z
+  .string()
+  .trim()
+  .max(2048)
+  .superRefine((value, ctx) => {
+    const problem = alertWebhookUrlProblem(value)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
+
+/** A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes. */
+export const standardWebhooksSecretSchema = z
+  .string()
+  .regex(
+    /^whsec_(?=(?:.{4})+$)[A-Za-z0-9+/]{32,86}={0,2}$/,
+    'must be whsec_ followed by the base64 of 24 to 64 random bytes',
+  )
 
 interface OperationSpec<I extends z.ZodType, R> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -358,6 +395,50 @@ export const operations = {
     method: 'GET',
     path: '/api/alerts',
     input: z.object({ open: flag.optional() }).strict(),
+  }),
+  /** Where alerts are sent as signed Standard Webhooks; never shows the secret. */
+  'alerts.webhook.get': op<AlertWebhookSettings>()({
+    method: 'GET',
+    path: '/api/alerts/webhook',
+    input: empty,
+  }),
+  /**
+   * Set the URL (null turns the webhook off and forgets its secret). A secret is generated when none is set
+   * and none is given; `secret` in the result is the new one, shown only this once (null when unchanged).
+   * Refused (409) while the engine's configuration fixes the webhook.
+   */
+  'alerts.webhook.set': op<{ webhook: AlertWebhookSettings; secret: string | null }>()({
+    method: 'PUT',
+    path: '/api/alerts/webhook',
+    input: z
+      .object({ url: alertWebhookUrlSchema.nullable(), secret: standardWebhooksSecretSchema.optional() })
+      .strict()
+      .superRefine((input, ctx) => {
+        if (input.url === null && input.secret !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['secret'], message: 'only with a url' })
+      }),
+  }),
+  /** Generate a new secret (or set the given one); deliveries carry both signatures for `graceSeconds`. */
+  'alerts.webhook.rotateSecret': op<{ webhook: AlertWebhookSettings; secret: string }>()({
+    method: 'POST',
+    path: '/api/alerts/webhook/rotate-secret',
+    input: z
+      .object({
+        secret: standardWebhooksSecretSchema.optional(),
+        graceSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86400)
+          .default(86400),
+      })
+      .strict(),
+  }),
+  /** Send a test alert (`type: "alert.test"`) to the webhook now and answer how the delivery went. */
+  'alerts.webhook.test': op<AlertWebhookDelivery>()({
+    method: 'POST',
+    path: '/api/alerts/webhook/test',
+    input: empty,
   }),
 
   'monitor.settings': op<MonitorSettings>()({ method: 'GET', path: '/api/monitor/settings', input: empty }),

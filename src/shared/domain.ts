@@ -211,6 +211,40 @@ export interface Alert {
   data: Record<string, unknown>
 }
 
+/** The outcome of one attempt to send an alert (or a test alert) to the outgoing alert webhook. */
+export interface AlertWebhookDelivery {
+  at: number
+  /** The `webhook-id` header sent (the receiver's dedup key). */
+  webhookId: string
+  type: 'alert.opened' | 'alert.resolved' | 'alert.test'
+  url: string
+  /** The target answered 2xx. */
+  ok: boolean
+  /** The target's HTTP status; null when it never answered (refused, unreachable, timed out). */
+  status: number | null
+  /** Why it failed; null when ok. */
+  error: string | null
+}
+
+/**
+ * The outgoing alert webhook as the API shows it: never the signing secret itself (that is shown once, when
+ * generated or rotated), only whether one is set and its last four characters.
+ */
+export interface AlertWebhookSettings {
+  /** Where alerts go; null when the webhook is off. */
+  url: string | null
+  hasSecret: boolean
+  /** `whsec_…` and the secret's last four characters, to tell secrets apart; null without one. */
+  secretHint: string | null
+  /** Until then deliveries are also signed with the previous secret (after a rotation). */
+  previousSecretUntil: number | null
+  /** Set by the engine's configuration (EngineConfig.alertWebhook): it wins, and cannot be changed here. */
+  fixedByConfig: boolean
+  updatedAt: number | null
+  /** The last delivery since the engine started, or null. */
+  lastDelivery: AlertWebhookDelivery | null
+}
+
 export interface NotificationRecord {
   id: string
   at: number

@@ -1,16 +1,19 @@
 import { statfsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { OperationHandlers } from '../../shared/contract'
+import { ApiError, type OperationHandlers } from '../../shared/contract'
 import type { Metrics } from '../../shared/domain'
 import type { ChangeBus } from '../changes'
 import type { Clock } from '../clock'
+import { newId } from '../ids'
 import type { ReceiverObservation } from '../receiver/receiver'
+import type { SecretCipher } from '../secrets/cipher'
 import type { Db } from '../store/database'
 import type { Settings } from '../store/settings'
 import type { AlertSink } from './alert-sink'
 import { AlertRules, RULES, type SourceRow } from './alert-rules'
 import { AlertStore } from './alert-store'
 import { AlertWebhook, type AlertWebhookTarget } from './alert-webhook'
+import { AlertWebhookSettingsStore } from './alert-webhook-settings'
 import { Histogram } from './histogram'
 import { MetricRecorder, MINUTE, UNKNOWN_SOURCE } from './metric-recorder'
 import { MonitorSettingsStore } from './monitor-settings'
@@ -35,6 +38,9 @@ export interface MonitorDeps {
   dataDir: string
   /** Outgoing HTTP for the alert webhook. */
   fetch?: typeof fetch
+  /** Seals the alert webhook's secret at rest (the engine's secret cipher). */
+  cipher: SecretCipher
+  /** An alert webhook fixed by configuration: wins over the one set through the API (null or absent: none). */
   alertWebhook?: AlertWebhookTarget | null
   log?: Log
   /** Timer periods; defaults: rules every 30 s, retention hourly, per-minute rollups kept 7 days. */
@@ -43,7 +49,14 @@ export interface MonitorDeps {
 
 export type MonitorOperations = Pick<
   OperationHandlers,
-  'metrics.get' | 'alerts.list' | 'monitor.settings' | 'monitor.configure'
+  | 'metrics.get'
+  | 'alerts.list'
+  | 'alerts.webhook.get'
+  | 'alerts.webhook.set'
+  | 'alerts.webhook.rotateSecret'
+  | 'alerts.webhook.test'
+  | 'monitor.settings'
+  | 'monitor.configure'
 >
 
 export interface Monitor {
@@ -104,8 +117,14 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     const row = stmt.origin.get(eventId) as { source_id: string; type: string | null } | undefined
     return row ? { sourceId: row.source_id, type: row.type } : null
   })
+  const webhookSettings = new AlertWebhookSettingsStore(
+    deps.settings,
+    deps.cipher,
+    clock,
+    deps.alertWebhook ?? null,
+  )
   const webhook = new AlertWebhook(
-    () => deps.alertWebhook ?? null,
+    () => webhookSettings.target(),
     clock,
     deps.fetch ?? fetch,
     (error) => log('warn', 'alert webhook failed', { error: String(error) }),
@@ -338,6 +357,33 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   const operations: MonitorOperations = {
     'metrics.get': () => metrics(),
     'alerts.list': ({ open }) => ({ items: alerts.list(open) }),
+    'alerts.webhook.get': () => webhookSettings.view(webhook.lastDelivery),
+    'alerts.webhook.set': ({ url, secret }) => {
+      const result = webhookSettings.set(url, secret)
+      log('info', url === null ? 'alert webhook turned off' : 'alert webhook set', url ? { url } : {})
+      return { webhook: webhookSettings.view(webhook.lastDelivery), secret: result.secret }
+    },
+    'alerts.webhook.rotateSecret': ({ secret, graceSeconds }) => {
+      const result = webhookSettings.rotate(secret, graceSeconds)
+      log('info', 'alert webhook secret rotated', { graceSeconds })
+      return { webhook: webhookSettings.view(webhook.lastDelivery), secret: result.secret }
+    },
+    'alerts.webhook.test': async () => {
+      const now = clock.now()
+      const delivery = await webhook.deliver('alert.test', {
+        id: newId('alt', now),
+        rule: 'test',
+        sourceId: null,
+        severity: 'info',
+        title: 'Test alert from Switchboard',
+        message: 'A test sent from the alert webhook settings: nothing is wrong.',
+        openedAt: now,
+        resolvedAt: null,
+        data: { test: true },
+      })
+      if (!delivery) throw new ApiError('conflict', 'no alert webhook is set: set its URL first')
+      return delivery
+    },
     'monitor.settings': () => settingsStore.view(),
     'monitor.configure': ({ source, settings }) => {
       const view = settingsStore.configure(source, settings)

@@ -22,6 +22,7 @@ export interface MonitorFixture {
   emitted: Change[]
   events: EventStore
   sources: SourceStore
+  cipher: KeyFileCipher
   monitor: Monitor
   deadLetters: { count: number }
   addSource(id: string, name?: string): void
@@ -39,7 +40,8 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
   changes.subscribe((c) => emitted.push(c))
   const events = new EventStore(db)
   const searchIndex = new SearchIndexer(db)
-  const sources = new SourceStore(db, new KeyFileCipher(join(dir.path, 'secret.key')), clock, changes, {
+  const cipher = new KeyFileCipher(join(dir.path, 'secret.key'))
+  const sources = new SourceStore(db, cipher, clock, changes, {
     receiverBase: () => 'http://127.0.0.1:1',
     publicBase: () => null,
   })
@@ -52,6 +54,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     queueDepth: () => 0,
     deadLettersOpen: () => deadLetters.count,
     dataDir: dir.path,
+    cipher,
     ...overrides,
   })
   return {
@@ -62,6 +65,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     emitted,
     events,
     sources,
+    cipher,
     monitor,
     deadLetters,
     addSource(id, name = id) {

@@ -163,6 +163,7 @@ describe('metrics.get', () => {
       queueDepth: () => 7,
       deadLettersOpen: () => 2,
       dataDir: f.dir,
+      cipher: f.cipher,
     })
     const metrics = await again.operations['metrics.get']({})
     const shop = metrics.series.find((s) => s.name === 'events.received' && s.sourceId === 'shop')!

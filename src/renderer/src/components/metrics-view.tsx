@@ -6,6 +6,7 @@ import type { Metrics } from '../../../shared/domain'
 import { describeError } from '../api/api-errors'
 import { useApp } from '../app-context'
 import { formatTime } from '../format'
+import { AlertWebhookSettingsCard } from './alert-webhook-settings'
 
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d']
 /** Metrics are refetched when activity happens, at most this often. */
@@ -200,6 +201,7 @@ export default function MetricsView() {
           )}
         </>
       )}
+      <AlertWebhookSettingsCard />
     </section>
   )
 }
