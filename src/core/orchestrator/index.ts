@@ -396,8 +396,8 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         list.push({ type: 'run', run: summary }, { type: 'action', action })
         return summary
       }),
-    'runs.cancel': ({ id }) =>
-      runner.transact((list) => {
+    'runs.cancel': ({ id }) => {
+      const summary = runner.transact((list) => {
         const run = requireRun(id)
         if (run.status !== 'queued' && run.status !== 'running' && run.status !== 'waiting') {
           throw new ApiError('conflict', `run ${id} is ${run.status}; it can no longer be cancelled`)
@@ -408,7 +408,11 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         const summary = runs.summary(next)
         list.push({ type: 'run', run: summary })
         return summary
-      }),
+      })
+      // Committed: now cut off the request the run may have in flight (recorded as aborted, not retried).
+      runner.abortInFlight(id)
+      return summary
+    },
 
     'secrets.list': () => ({ items: deps.vault.list() }),
     'secrets.put': ({ name, value }) => deps.vault.put(name, value),

@@ -28,7 +28,12 @@ export interface CallResult {
   response: OutboundResponse | null
   /** The step's output on success: status, headers and the body (parsed when JSON). */
   output: { status: number; headers: Record<string, string>; body: unknown } | null
+  /** The request was cut off because its run was cancelled: never retried. */
+  aborted?: boolean
 }
+
+/** What an attempt records when a cancel cut its request off. */
+export const ABORTED_BY_CANCEL = 'aborted: the run was cancelled while the request was in flight'
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 const MAX_RESPONSE_BYTES = 1024 * 1024
@@ -153,11 +158,15 @@ export function summarize(text: string | null): string | null {
   return `${text.slice(0, SUMMARY_BYTES)}… [${text.length - SUMMARY_BYTES} more characters]`
 }
 
-/** Perform one attempt and classify the outcome. Throws only when `signal` aborts (the engine is stopping). */
+/**
+ * Perform one attempt and classify the outcome. Throws only when `signal` aborts (the engine is stopping: the
+ * job is released and runs again later). When `cancel` aborts (the run was cancelled), the request is cut off
+ * (its connection closed, whether it was still sending or reading the answer) and the result says `aborted`.
+ */
 export async function send(
   fetchImpl: typeof fetch,
   request: OutboundRequest,
-  options: { timeoutMs: number; signal: AbortSignal; now: () => number },
+  options: { timeoutMs: number; signal: AbortSignal; cancel?: AbortSignal; now: () => number },
 ): Promise<CallResult> {
   const timeout = AbortSignal.timeout(options.timeoutMs)
   let response: Response
@@ -168,11 +177,22 @@ export async function send(
       headers: request.headers,
       body: request.body ?? undefined,
       redirect: 'follow',
-      signal: AbortSignal.any([options.signal, timeout]),
+      signal: AbortSignal.any([options.signal, timeout, ...(options.cancel ? [options.cancel] : [])]),
     })
     text = await readBody(response)
   } catch (error) {
     if (options.signal.aborted) throw error
+    if (options.cancel?.aborted) {
+      return {
+        ok: false,
+        retryable: false,
+        retryAfterMs: 0,
+        error: ABORTED_BY_CANCEL,
+        response: null,
+        output: null,
+        aborted: true,
+      }
+    }
     const message = timeout.aborted
       ? `no answer within ${options.timeoutMs} ms`
       : `request failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`

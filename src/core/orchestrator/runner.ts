@@ -6,6 +6,7 @@ import { backoff, parseDuration, type BackoffPolicy } from '../queue/backoff'
 import type { JobContext } from '../queue/queue'
 import { evaluate, expressionInput, render, renderText, truthy } from './expressions'
 import {
+  ABORTED_BY_CANCEL,
   buildHttpRequest,
   buildWebhookRequest,
   callTimeout,
@@ -136,6 +137,9 @@ function errorText(error: unknown): string {
 
 /** Advances runs step by step. Each step's result, the job's completion and the next job commit together. */
 export class Runner {
+  /** The request each run has in flight (one at most: a run executes one step at a time), for `abortInFlight`. */
+  private readonly inFlight = new Map<string, AbortController>()
+
   constructor(
     private readonly deps: OrchestratorDeps,
     private readonly runs: RunStore,
@@ -183,6 +187,14 @@ export class Runner {
     if (dry) return
     const step = this.runs.stepRecordOf(runId, stepId)
     if (step) changes.push({ type: 'step', step })
+  }
+
+  /**
+   * Cut off the request a run has in flight, if any: its connection is closed and the attempt is recorded as
+   * aborted, with no retry. Call after committing the run's cancellation.
+   */
+  abortInFlight(runId: string): void {
+    this.inFlight.get(runId)?.abort()
   }
 
   /** Wake the oldest parked run of a workflow when a slot frees (inside a transaction). */
@@ -461,7 +473,13 @@ export class Runner {
     const policy = retryPolicy(step)
     const requestSummary = redact({ ...request, body: summarize(request.body) })
     const startedAt = clock.now()
-    this.transact((changes) => {
+    const proceed = this.transact((changes) => {
+      const current = this.runs.get(run.id)
+      if (!current || current.status !== 'running') {
+        // Cancelled while the request was being rendered: nothing is sent.
+        driver.inComplete()
+        return false
+      }
       this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
@@ -471,18 +489,28 @@ export class Runner {
         output: null,
         startedAt,
       })
-      const current = this.runs.get(run.id)
-      if (current && current.current_step !== step.id) {
+      if (current.current_step !== step.id) {
         this.runChange(this.runs.update(current, { current_step: step.id }, clock.now()), changes, driver.dry)
       }
       this.stepChange(run.id, step.id, changes, driver.dry)
+      return true
     })
+    if (!proceed) return false
 
-    const result = await send(driver.fetch, request, {
-      timeoutMs: callTimeout(step),
-      signal: driver.signal,
-      now: () => clock.now(),
-    })
+    // Registered in the same turn as the check above, so a cancel committed from now on finds it.
+    const cancel = new AbortController()
+    this.inFlight.set(run.id, cancel)
+    let result: Awaited<ReturnType<typeof send>>
+    try {
+      result = await send(driver.fetch, request, {
+        timeoutMs: callTimeout(step),
+        signal: driver.signal,
+        cancel: cancel.signal,
+        now: () => clock.now(),
+      })
+    } finally {
+      if (this.inFlight.get(run.id) === cancel) this.inFlight.delete(run.id)
+    }
     const attempt: AttemptRecord = {
       n,
       startedAt,
@@ -493,12 +521,39 @@ export class Runner {
       response: result.response,
       retryAt: null,
     }
+    if (result.aborted) {
+      this.transact((changes) => {
+        driver.inComplete()
+        const current = this.runs.get(run.id)
+        if (!current) return
+        this.runs.insertAttempt(run.id, step.id, redact(attempt))
+        if (current.status === 'queued') {
+          // Retried while its request was being cut off: the retry's job could not be added beside this one
+          // (same key), so it is added now that this one is done.
+          driver.inContinue(run.id)
+          return
+        }
+        this.runs.writeStep({
+          runId: run.id,
+          stepId: step.id,
+          kind: step.kind,
+          status: 'pending',
+          output: null,
+          error: ABORTED_BY_CANCEL,
+          finishedAt: clock.now(),
+        })
+        this.stepChange(run.id, step.id, changes, driver.dry)
+      })
+      return false
+    }
     if (result.ok) {
       return this.transact((changes) => {
         driver.inComplete()
-        this.runs.insertAttempt(run.id, step.id, redact(attempt))
         const current = this.runs.get(run.id)
-        if (!current || current.status !== 'running') return false
+        if (!current) return false
+        // Recorded even when the run was cancelled meanwhile: the call did happen.
+        this.runs.insertAttempt(run.id, step.id, redact(attempt))
+        if (current.status !== 'running') return false
         this.runs.writeStep({
           runId: run.id,
           stepId: step.id,
@@ -521,12 +576,14 @@ export class Runner {
       return false
     }
     const retryAt = clock.now() + backoff(round, policy, this.deps.random, result.retryAfterMs)
-    attempt.retryAt = retryAt
     this.transact((changes) => {
       driver.inComplete()
-      this.runs.insertAttempt(run.id, step.id, redact(attempt))
       const current = this.runs.get(run.id)
-      if (!current || current.status !== 'running') return
+      if (!current) return
+      // A run cancelled while this attempt was answered gets no next attempt: its record says none is due.
+      const running = current.status === 'running'
+      this.runs.insertAttempt(run.id, step.id, redact({ ...attempt, retryAt: running ? retryAt : null }))
+      if (!running) return
       this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
