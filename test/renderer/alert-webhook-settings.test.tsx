@@ -104,8 +104,8 @@ describe('the alert webhook settings', () => {
     expect(screen.getByText('off')).toBeTruthy()
   })
 
-  it('sends a test alert and shows a failing target’s answer', async () => {
-    await renderCard(
+  it('sends a test alert and shows a failing target’s answer as a failure', async () => {
+    const { app } = await renderCard(
       fakeWebhook(
         { ...OFF, url: 'https://chat.example.com/a', hasSecret: true, secretHint: 'whsec_…abcd' },
         { ok: false, status: 503, error: 'the target answered 503' },
@@ -116,6 +116,10 @@ describe('the alert webhook settings', () => {
     const line = await screen.findByText(/Test alert not delivered/)
     expect(line.textContent).toMatch(/the target answered 503$/)
     expect(line.className).toBe('error-text')
+    expect(app.system.store.getState().outcomes.at(-1)).toMatchObject({
+      kind: 'error',
+      text: expect.stringMatching(/^Test alert not delivered .*: the target answered 503$/),
+    })
   })
 
   it('rotates the secret after confirming, showing the new one once', async () => {
