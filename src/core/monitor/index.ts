@@ -360,7 +360,12 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     'alerts.webhook.get': () => webhookSettings.view(webhook.lastDelivery),
     'alerts.webhook.set': ({ url, secret }) => {
       const result = webhookSettings.set(url, secret)
-      log('info', url === null ? 'alert webhook turned off' : 'alert webhook set', url ? { url } : {})
+      // Only the host: chat services' webhook URLs often carry a token in the path.
+      log(
+        'info',
+        url === null ? 'alert webhook turned off' : 'alert webhook set',
+        url ? { host: new URL(url).host } : {},
+      )
       return { webhook: webhookSettings.view(webhook.lastDelivery), secret: result.secret }
     },
     'alerts.webhook.rotateSecret': ({ secret, graceSeconds }) => {
