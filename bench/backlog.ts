@@ -170,7 +170,7 @@ export async function loadBacklog(db: Db, total: number): Promise<{ loadMs: numb
     }).immediate()
     await new Promise((r) => setImmediate(r))
   }
-  new SearchIndexer(db, 100_000).indexAll()
+  new SearchIndexer(db, { batch: 100_000 }).indexAll()
   const loadMs = performance.now() - loadStart
   db.pragma('cache_size = -2000')
   db.pragma('synchronous = FULL')

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { LookupFunction } from 'node:net'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import {
   ApiError,
   OPERATION_NAMES,
@@ -196,10 +197,14 @@ export function createEngine(config: EngineConfig): Engine {
   receiver.answerProbe = (nonce) => tunnel.answerProbe(nonce)
 
   events.setRunCounter((ids) => orchestrator.runCounts(ids))
-  const searchIndex = new SearchIndexer(workDb)
+  // Webhooks arrived within the last quarter second: the search indexer yields to intake.
+  let lastEventAt = -Infinity
+  const searchIndex = new SearchIndexer(workDb, { isBusy: () => performance.now() - lastEventAt < 250 })
   events.setBeforeSearch(() => searchIndex.indexAll())
   changes.subscribe((change) => {
-    if (change.type === 'event') searchIndex.schedule()
+    if (change.type !== 'event') return
+    lastEventAt = performance.now()
+    searchIndex.schedule()
   })
 
   const core: Partial<OperationHandlers> = {

@@ -1,21 +1,45 @@
+import { performance } from 'node:perf_hooks'
 import type { Db } from '../store/database'
 
 const POINTER = 'search.indexedSeq'
+
+export interface SearchIndexerOptions {
+  /** Events per batch when intake is quiet. */
+  batch?: number
+  /** Events per batch while intake is busy: small, so one batch never holds an acknowledgement up for long. */
+  busyBatch?: number
+  /** The share of the event loop the indexer may take while intake is busy (0..1). */
+  busyShare?: number
+  /** Whether webhooks are arriving now; the indexer yields to them. */
+  isBusy?: () => boolean
+}
 
 /**
  * Keeps the full-text index (events_fts) up with the events table, in batches, after the events have been
  * acknowledged. A search sees an event a moment after its ack. The pointer and the rows it covers commit
  * together, so a crash never skips or doubles an event.
+ *
+ * Indexing a 1 KB body costs more than storing it, and it runs on the thread that answers webhooks: while
+ * intake is busy the indexer takes small batches and a bounded share of the loop, and catches up when intake
+ * is quiet. A search never waits for that: it catches the index up first.
  */
 export class SearchIndexer {
   private readonly stmt
   private scheduled = false
   private stopped = false
+  private readonly batch: number
+  private readonly busyBatch: number
+  private readonly busyShare: number
+  private readonly isBusy: () => boolean
 
   constructor(
     private readonly db: Db,
-    private readonly batch = 500,
+    options: SearchIndexerOptions = {},
   ) {
+    this.batch = options.batch ?? 500
+    this.busyBatch = options.busyBatch ?? 100
+    this.busyShare = options.busyShare ?? 0.1
+    this.isBusy = options.isBusy ?? (() => false)
     this.stmt = {
       pointer: db.prepare(`SELECT value FROM settings WHERE key = '${POINTER}'`).pluck(),
       newest: db
@@ -34,11 +58,11 @@ export class SearchIndexer {
   }
 
   /** Index up to one batch of not-yet-indexed events; returns how many were indexed. */
-  indexBatch(): number {
+  indexBatch(limit = this.batch): number {
     return this.db
       .transaction(() => {
         const from = Number(this.stmt.pointer.get() ?? 0)
-        const to = this.stmt.newest.get(from, this.batch) as number | null
+        const to = this.stmt.newest.get(from, limit) as number | null
         if (to === null) return 0
         const { changes } = this.stmt.index.run(from, to)
         this.stmt.save.run(String(to))
@@ -68,10 +92,19 @@ export class SearchIndexer {
   private drain(): void {
     this.scheduled = false
     if (this.stopped) return
+    const busy = this.isBusy()
+    const limit = busy ? this.busyBatch : this.batch
+    const started = performance.now()
+    let indexed: number
     try {
-      if (this.indexBatch() === this.batch) this.schedule(0)
+      indexed = this.indexBatch(limit)
     } catch {
       // Store unavailable (disk full): the next commit schedules another try.
+      return
     }
+    if (indexed < limit) return
+    // More is pending. While webhooks arrive, rest long enough that indexing keeps to its share of the loop.
+    const took = performance.now() - started
+    this.schedule(busy ? Math.max(20, (took * (1 - this.busyShare)) / this.busyShare) : 0)
   }
 }

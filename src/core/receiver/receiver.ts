@@ -77,6 +77,8 @@ interface Write {
 interface WriteResult {
   status: EventStatus
   duplicateOf: string | null
+  /** A dispatch job was added: the queue is woken after the commit. */
+  enqueued: boolean
 }
 
 const HOOKS = '/hooks/'
@@ -437,13 +439,14 @@ export class Receiver {
   /** Runs inside the group-commit transaction. */
   private write(write: Write): WriteResult {
     const { event } = write
-    const result = this.deps.events.insert(event)
-    if (result.status === 'accepted' && (this.deps.listensTo?.(event.sourceId) ?? true)) {
-      this.enqueue('dispatch', { eventId: event.id })
-    }
+    const stored = this.deps.events.insert(event)
+    const enqueued =
+      stored.status === 'accepted' &&
+      (this.deps.listensTo?.(event.sourceId) ?? true) &&
+      this.enqueue('dispatch', { eventId: event.id }) !== null
     if (write.adoptSecret) this.deps.sources.adoptSecret(event.sourceId, write.adoptSecret)
     if (write.notice) this.deps.sources.setNotice(event.sourceId, write.notice)
-    if (result.status === 'rejected' && ++this.rejectedSincePrune >= 100) {
+    if (stored.status === 'rejected' && ++this.rejectedSincePrune >= 100) {
       this.rejectedSincePrune = 0
       this.pruneRejected.run({ source: event.sourceId, keep: this.limits.rejectedKeepPerSource - 1 })
     }
@@ -452,14 +455,14 @@ export class Receiver {
       this.lastTouched.set(event.sourceId, event.receivedAt)
       this.deps.sources.touch(event.sourceId, event.receivedAt)
     }
-    return result
+    return { ...stored, enqueued }
   }
 
   private afterCommit(writes: Write[], results: WriteResult[]): void {
     let wake = false
     writes.forEach((write, i) => {
       const result = results[i]!
-      if (result.status === 'accepted') wake = true
+      if (result.enqueued) wake = true
       if (write.adoptSecret || write.notice) this.deps.sources.refresh(write.event.sourceId)
       this.deps.changes.emit({ type: 'event', event: toSummary(write.event, result) })
     })

@@ -1,6 +1,12 @@
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
+import { SearchIndexer } from '../../../src/core/events/search-index'
+import { EventStore } from '../../../src/core/events/event-store'
+import { newId } from '../../../src/core/ids'
+import { openDatabase } from '../../../src/core/store/database'
+import { tempDir } from '../../support/temp-dir'
 
 let t: TestEngine
 beforeEach(async () => {
@@ -33,3 +39,68 @@ describe('search index, kept off the acknowledgement path', () => {
     expect(indexed()).toBe(30)
   })
 })
+
+describe('search index, under intake load', () => {
+  it('takes small batches while webhooks arrive, catches up when they stop, and a search sees everything', async () => {
+    const dir = tempDir('switchboard-search-')
+    const db = openDatabase({ file: join(dir.path, 'switchboard.db') })
+    const store = new EventStore(db)
+    const add = (n: number) =>
+      db.transaction(() => {
+        for (let i = 0; i < n; i++) {
+          const body = Buffer.from(`{"n":${i},"w":"saffron"}`)
+          store.insert({
+            id: newId('evt'),
+            sourceId: 'shop',
+            provider: 'none',
+            receivedAt: Date.now(),
+            method: 'POST',
+            path: '/hooks/shop',
+            query: '',
+            headers: { 'content-type': 'application/json' },
+            contentType: 'application/json',
+            body,
+            bodySize: body.length,
+            bodyTruncated: false,
+            dedupId: newId('d'),
+            duplicateOf: null,
+            type: 'thing.happened',
+            status: 'accepted',
+            verification: 'unsigned',
+            reason: null,
+            hop: 0,
+            summary: '',
+          })
+        }
+      })()
+    try {
+      add(60)
+      let busy = true
+      const indexer = new SearchIndexer(db, { batch: 500, busyBatch: 10, isBusy: () => busy })
+      const count = () => db.prepare(`SELECT COUNT(*) FROM events_fts`).pluck().get() as number
+      indexer.schedule(0)
+      await waitUntil(() => count() > 0)
+      // One busy batch, then a rest: the rest of the backlog waits.
+      expect(count()).toBe(10)
+      await new Promise((r) => setTimeout(r, 5))
+      expect(count()).toBeLessThan(60)
+      // Intake goes quiet: the next drain takes everything that is left.
+      busy = false
+      await waitUntil(() => count() === 60)
+      indexer.stop()
+      // A search while busy never misses an event: it catches the index up first.
+      add(5)
+      busy = true
+      expect(indexer.indexAll()).toBe(5)
+      expect(count()).toBe(65)
+    } finally {
+      db.close()
+      dir.remove()
+    }
+  })
+})
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10))
+  expect(done()).toBe(true)
+}
