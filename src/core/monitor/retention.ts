@@ -31,8 +31,11 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
  * Retention: per source, events older than `maxAgeDays` or beyond the newest `maxEvents` are deleted, oldest
- * first, with their dedup keys and (by trigger) their full-text rows. Never deleted: an event whose run is in
- * progress (queued, running, waiting) or dead and unresolved, and an event a queued job still refers to.
+ * first, with their dedup keys, (by trigger) their full-text rows, and, in the same transaction, the runs they
+ * started with everything hanging off those runs (steps, attempts, waits, wait answers, notifications), so no
+ * run is left pointing at a deleted event. Never deleted: an event with a run in progress (queued, running,
+ * waiting, dry runs included), with an unresolved dead letter (a dead run that is not a dry run), or with a run
+ * a job still refers to (a cancelled run whose request is being cut off), and an event a job still refers to.
  * Afterwards the file is compacted (see `compact`).
  */
 export class Retention {
@@ -64,23 +67,28 @@ export class Retention {
   private async apply(now: number): Promise<RetentionReport> {
     const db = this.db
     const report: RetentionReport = { deleted: 0, kept: 0, compaction: 'none' }
-    const hasRuns =
-      db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get() !== undefined
-    const referenced = new Set(
-      (
-        db
-          .prepare(`SELECT json_extract(payload, '$.eventId') AS e FROM jobs WHERE json_valid(payload)`)
-          .all() as Array<{ e: unknown }>
+    const hasTable = (name: string) =>
+      db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined
+    const hasRuns = hasTable('runs')
+    const jobRefs = db
+      .prepare(
+        `SELECT json_extract(payload, '$.eventId') AS e, json_extract(payload, '$.runId') AS r FROM jobs
+         WHERE json_valid(payload)`,
       )
-        .map((r) => r.e)
-        .filter((e): e is string => typeof e === 'string'),
+      .all() as Array<{ e: unknown; r: unknown }>
+    const referenced = new Set(jobRefs.map((j) => j.e).filter((e): e is string => typeof e === 'string'))
+    const referencedRuns = JSON.stringify(
+      jobRefs.map((j) => j.r).filter((r): r is string => typeof r === 'string'),
     )
     const busyRuns = hasRuns
       ? db.prepare(
           `SELECT DISTINCT event_id FROM runs WHERE event_id IN (SELECT value FROM json_each(?))
-             AND (status IN ('queued','running','waiting') OR (status = 'dead' AND resolved_at IS NULL))`,
+             AND (status IN ('queued','running','waiting')
+               OR (status = 'dead' AND resolved_at IS NULL AND dry_run = 0)
+               OR id IN (SELECT value FROM json_each(?)))`,
         )
       : null
+    const deleteRunsOf = hasRuns ? this.runDeleter(hasTable('wait_answers')) : null
     const page = db.prepare(
       `SELECT seq, id, dedup_id, received_at FROM events WHERE source_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     )
@@ -120,9 +128,11 @@ export class Retention {
         after = due[due.length - 1]!.seq
         const busy = busyRuns
           ? new Set(
-              (busyRuns.all(JSON.stringify(due.map((r) => r.id))) as Array<{ event_id: string }>).map(
-                (r) => r.event_id,
-              ),
+              (
+                busyRuns.all(JSON.stringify(due.map((r) => r.id)), referencedRuns) as Array<{
+                  event_id: string
+                }>
+              ).map((r) => r.event_id),
             )
           : new Set<string>()
         db.transaction(() => {
@@ -131,6 +141,7 @@ export class Retention {
               report.kept++
               continue
             }
+            deleteRunsOf?.(row.id)
             deleteEvent.run(row.seq)
             deleteKey.run(sourceId, row.dedup_id, row.id)
             report.deleted++
@@ -144,6 +155,23 @@ export class Retention {
     )
     if (report.deleted > 0) report.compaction = await this.compact()
     return report
+  }
+
+  /** A function deleting an event's runs and what hangs off them (call inside the retention transaction). */
+  private runDeleter(hasWaitAnswers: boolean): (eventId: string) => void {
+    const db = this.db
+    const runsOf = db.prepare(`SELECT id FROM runs WHERE event_id = ?`).pluck()
+    const perRun = [
+      `DELETE FROM attempts WHERE run_id = ?`,
+      `DELETE FROM steps WHERE run_id = ?`,
+      `DELETE FROM waits WHERE run_id = ?`,
+      ...(hasWaitAnswers ? [`DELETE FROM wait_answers WHERE run_id = ?`] : []),
+      `DELETE FROM notifications WHERE run_id = ?`,
+      `DELETE FROM runs WHERE id = ?`,
+    ].map((sql) => db.prepare(sql))
+    return (eventId) => {
+      for (const runId of runsOf.all(eventId) as string[]) for (const stmt of perRun) stmt.run(runId)
+    }
   }
 
   /**
