@@ -3,28 +3,35 @@
  * straight into the SQLite file before the server starts), then a live burst of about 1,000 events a second.
  * Frame times are recorded in the page with requestAnimationFrame and written to
  * test-results/feed-frames.json for `npm run bench` to report; the assertions are about behaviour (the list
- * stays virtualized, keeps rendering, and a click during the burst is handled), not about wall-clock time.
+ * stays virtualized, keeps rendering, and a click during the burst is handled), not about wall-clock time. The
+ * one figure asserted is the burst's rate as its sender measured it (at least 90% of 1,000 a second), since a
+ * slower burst would not test what the test claims; the sender is a child process so that it can keep up.
  */
 import { writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/core/store/database'
 import { tempDir } from '../support/temp-dir'
 import { launchBrowser, resultPath } from './support/browser'
+import { prepareBurst } from './support/burst'
 import { startServer, type RunningServer } from './support/headless-server'
 
 const STORED = 100_000
 const BURST_RATE = 1000
-const BURST_SECONDS = 3
+const BURST_SECONDS = 4
+/** Keep-alive connections, one request in flight on each, like a provider's delivery workers. */
+const BURST_SOCKETS = 64
 const SOURCE = 'bulk'
+/** The feed's row height (feed-list.tsx). */
+const ROW_HEIGHT = 44
 const T0 = Date.UTC(2026, 0, 1)
 
 let server: RunningServer
 let browser: Browser
 let page: Page
 let data: { path: string; remove(): void }
+let stopBurst: (() => void) | undefined
 
 /** Write the stored history the way the receiver would have: one source, 100,000 accepted events. */
 function seedDatabase(dir: string): void {
@@ -118,6 +125,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  stopBurst?.()
   await browser?.close()
   await server?.stop()
   data?.remove()
@@ -143,7 +151,7 @@ describe('the feed under load', () => {
     const loaded = await loadedRows()
     expect(loaded).toBeGreaterThanOrEqual(5000)
     // Then sweep back up through what is loaded, a screen at a time, as a person flicking through would.
-    for (let y = loaded * 44; y > 0; y -= 4000) {
+    for (let y = loaded * ROW_HEIGHT; y > 0; y -= 4000) {
       await feed().evaluate((el, top) => el.scrollTo(0, top), y)
       await page.evaluate('new Promise((r) => requestAnimationFrame(() => r()))')
     }
@@ -152,7 +160,7 @@ describe('the feed under load', () => {
     // Thousands of rows loaded, a screenful (plus overscan) in the DOM.
     expect(await domRows()).toBeLessThan(80)
     // Row N is the N-th newest event: newest first, no gaps, however many pages it took.
-    await feed().evaluate((el, top) => el.scrollTo(0, top), (loaded - 1) * 44 - 300)
+    await feed().evaluate((el, top) => el.scrollTo(0, top), (loaded - 1) * ROW_HEIGHT - 300)
     const row = page.locator(`[aria-posinset="${loaded}"]`)
     await row.waitFor()
     expect(await row.getAttribute('data-event-id')).toBe(
@@ -166,77 +174,49 @@ describe('the feed under load', () => {
     await setPhase('idle')
     const before = await loadedRows()
     const total = BURST_RATE * BURST_SECONDS
-    let sent = 0
-    let accepted = 0
-    const failures: string[] = []
-    // Keep-alive sockets, a bounded number of them, like a provider's delivery workers.
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 })
-    const url = new URL(`${server.receiverUrl}/hooks/${SOURCE}`)
-    const inFlight = new Set<Promise<void>>()
-    const sendOne = (n: number) => {
-      const p = new Promise<void>((resolve) => {
-        const body = JSON.stringify({ type: 'burst', n })
-        const req = request(
-          url,
-          {
-            method: 'POST',
-            agent,
-            headers: { 'content-type': 'application/json', 'content-length': body.length },
-          },
-          (res) => {
-            res.resume()
-            res.on('end', () => {
-              if (res.statusCode === 200) accepted++
-              else failures.push(`HTTP ${res.statusCode}`)
-              resolve()
-            })
-          },
-        )
-        req.on('error', (e) => {
-          failures.push(e.message)
-          resolve()
-        })
-        req.end(body)
-      })
-      inFlight.add(p)
-      void p.then(() => inFlight.delete(p))
-    }
-
+    // The sender is its own process with every request built beforehand, so the burst is not held back by
+    // this process (or the other way round) on a machine of two cores.
+    const prepared = await prepareBurst(`${server.receiverUrl}/hooks/${SOURCE}`, {
+      rate: BURST_RATE,
+      count: total,
+      sockets: BURST_SOCKETS,
+    })
+    stopBurst = prepared.stop
     await setPhase('burst')
-    const started = Date.now()
-    let clicked = false
-    let midBurstRows = 0
-    // Pace the requests: every 10 ms, whatever is due by now at 1,000 a second.
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * BURST_RATE))
-      while (sent < due) sendOne(sent++)
-      if (!clicked && sent >= total / 2) {
-        clicked = true
-        midBurstRows = await loadedRows()
-        // A click in the middle of the burst opens the inspector.
-        await page.locator('.feed-row[data-event-id]').nth(3).click()
-        await page.getByRole('complementary', { name: 'Event inspector' }).getByText('Overview').waitFor()
-      }
-      await new Promise((r) => setTimeout(r, 10))
-    }
-    await Promise.all(inFlight)
-    agent.destroy()
-    const sendSeconds = (Date.now() - started) / 1000
-    expect(failures).toEqual([])
-    expect(accepted).toBe(total)
-    expect(clicked).toBe(true)
-    expect(midBurstRows).toBeGreaterThan(before)
-    // Every accepted event reaches the feed over the change stream.
+    const burst = prepared.go()
+    let burstOver = false
+    void burst.done.then(() => (burstOver = true))
+    // A click in the middle of the burst opens the inspector, while the burst is still going. The rows move
+    // down every frame as events arrive on top, so Playwright would wait for a row to hold still before
+    // clicking it; a person clicks where the fourth row is and gets whichever event is there.
+    await burst.half
+    const midBurstRows = await loadedRows()
+    const inspector = page.getByRole('complementary', { name: 'Event inspector' })
+    expect(await inspector.count()).toBe(0)
+    const list = (await feed().boundingBox())!
+    const clickedAt = performance.now()
+    await page.mouse.click(list.x + list.width / 2, list.y + 3.5 * ROW_HEIGHT)
+    await inspector.getByText('Overview').waitFor()
+    const clickAnsweredMs = Math.round(performance.now() - clickedAt)
+    const answeredMidBurst = !burstOver
+    const result = await burst.done
+    expect(result.failures).toEqual([])
+    expect(result.accepted).toBe(total)
+    // Every accepted event reaches the feed over the change stream; the frames until it has are the burst's.
     await expect.poll(loadedRows, { timeout: 30_000 }).toBe(before + total)
     await setPhase('after')
-    expect(await domRows()).toBeLessThan(80)
+    // Recorded before the checks below, so that a burst that fell short still shows by how much.
     report.burst = {
-      events: total,
-      sentOverSeconds: Math.round(sendSeconds * 100) / 100,
-      achievedPerSecond: Math.round(total / sendSeconds),
+      ...result,
       rowsBefore: before,
       rowsMidBurst: midBurstRows,
+      clickAnsweredMs,
       ...stats(await framesOf('burst')),
     }
+    // The burst really was about 1,000 events a second, measured from the first request to the last answer.
+    expect(result.achievedPerSecond).toBeGreaterThanOrEqual(BURST_RATE * 0.9)
+    expect(midBurstRows).toBeGreaterThan(before)
+    expect(answeredMidBurst).toBe(true)
+    expect(await domRows()).toBeLessThan(80)
   })
 })
