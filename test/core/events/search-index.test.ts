@@ -4,9 +4,9 @@ import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
 import { SearchIndexer } from '../../../src/core/events/search-index'
 import { EventStore } from '../../../src/core/events/event-store'
-import { newId } from '../../../src/core/ids'
 import { openDatabase } from '../../../src/core/store/database'
 import { tempDir } from '../../support/temp-dir'
+import { sampleEvent } from '../monitor/fixture'
 
 let t: TestEngine
 beforeEach(async () => {
@@ -48,29 +48,7 @@ describe('search index, under intake load', () => {
     const add = (n: number) =>
       db.transaction(() => {
         for (let i = 0; i < n; i++) {
-          const body = Buffer.from(`{"n":${i},"w":"saffron"}`)
-          store.insert({
-            id: newId('evt'),
-            sourceId: 'shop',
-            provider: 'none',
-            receivedAt: Date.now(),
-            method: 'POST',
-            path: '/hooks/shop',
-            query: '',
-            headers: { 'content-type': 'application/json' },
-            contentType: 'application/json',
-            body,
-            bodySize: body.length,
-            bodyTruncated: false,
-            dedupId: newId('d'),
-            duplicateOf: null,
-            type: 'thing.happened',
-            status: 'accepted',
-            verification: 'unsigned',
-            reason: null,
-            hop: 0,
-            summary: '',
-          })
+          store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i},"w":"saffron"}`) }))
         }
       })()
     try {

@@ -72,30 +72,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
       sources.create({ id, name, provider: 'none' })
     },
     addEvent(sourceId, fields = {}) {
-      const body = fields.body ?? Buffer.from(JSON.stringify({ hello: 'world' }))
-      const event: NewEvent = {
-        id: newId('evt', clock.now()),
-        sourceId,
-        provider: 'none',
-        receivedAt: clock.now(),
-        method: 'POST',
-        path: `/hooks/${sourceId}`,
-        query: '',
-        headers: { 'content-type': 'application/json' },
-        contentType: 'application/json',
-        body,
-        bodySize: body.length,
-        bodyTruncated: false,
-        dedupId: `d-${Math.random().toString(36).slice(2)}`,
-        duplicateOf: null,
-        type: 'thing.happened',
-        status: 'accepted' as EventStatus,
-        verification: 'unsigned',
-        reason: null,
-        hop: 0,
-        summary: '',
-        ...fields,
-      }
+      const event = sampleEvent(sourceId, clock.now(), fields)
       db.transaction(() => events.insert(event)).immediate()
       searchIndex.indexAll()
       return event
@@ -130,4 +107,32 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
 
 export function alertChanges(emitted: Change[]) {
   return emitted.flatMap((c) => (c.type === 'alert' ? [c.alert] : []))
+}
+
+/** An accepted, unsigned JSON event of `sourceId` received at `now`, with `fields` overriding. */
+export function sampleEvent(sourceId: string, now: number, fields: Partial<NewEvent> = {}): NewEvent {
+  const body = fields.body ?? Buffer.from(JSON.stringify({ hello: 'world' }))
+  return {
+    id: newId('evt', now),
+    sourceId,
+    provider: 'none',
+    receivedAt: now,
+    method: 'POST',
+    path: `/hooks/${sourceId}`,
+    query: '',
+    headers: { 'content-type': 'application/json' },
+    contentType: 'application/json',
+    body,
+    bodySize: body.length,
+    bodyTruncated: false,
+    dedupId: `d-${Math.random().toString(36).slice(2)}`,
+    duplicateOf: null,
+    type: 'thing.happened',
+    status: 'accepted' as EventStatus,
+    verification: 'unsigned',
+    reason: null,
+    hop: 0,
+    summary: '',
+    ...fields,
+  }
 }
