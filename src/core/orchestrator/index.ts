@@ -253,10 +253,13 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     const runId = newId('run', clock.now())
     const driver: Driver = {
       dry: true,
+      // One step per advance, so each recorded call is attributed to the step the loop below names.
+      chains: false,
       fetch: recorder,
       signal: new AbortController().signal,
       inComplete: () => undefined,
       inContinue: () => undefined,
+      inNext: () => undefined,
       inTimer: () => undefined,
       definition: () => definition,
       event: () => event,

@@ -54,6 +54,31 @@ export interface EarlierEventRow {
   type: string | null
 }
 
+interface AttemptRow {
+  step_id: string
+  n: number
+  started_at: number
+  finished_at: number | null
+  ok: number
+  error: string | null
+  request: string | null
+  response: string | null
+  retry_at: number | null
+}
+
+function toAttempt(a: AttemptRow): AttemptRecord {
+  return {
+    n: a.n,
+    startedAt: a.started_at,
+    finishedAt: a.finished_at,
+    ok: a.ok === 1,
+    error: a.error,
+    request: a.request ? (JSON.parse(a.request) as AttemptRecord['request']) : null,
+    response: a.response ? (JSON.parse(a.response) as AttemptRecord['response']) : null,
+    retryAt: a.retry_at,
+  }
+}
+
 /** How many of the newest events on a source a wait looks back at when it registers. */
 export const EARLIER_EVENTS_LIMIT = 200
 
@@ -83,6 +108,12 @@ export class RunStore {
            finished_at = @finishedAt, resolved_at = @resolvedAt, workflow_version = @version, workflow_name = @name
          WHERE id = @id`,
       ),
+      // Most updates move a running run from step to step: its status, version and name stay, and so do the
+      // runs_status and runs_workflow index entries that this narrower statement leaves untouched.
+      progress: db.prepare(
+        `UPDATE runs SET current_step = @currentStep, error = @error, updated_at = @now, finished_at = @finishedAt,
+           resolved_at = @resolvedAt WHERE id = @id`,
+      ),
       countRunning: db.prepare(
         `SELECT COUNT(*) AS n FROM runs WHERE workflow_id = ? AND status = 'running' AND dry_run = 0`,
       ),
@@ -91,10 +122,12 @@ export class RunStore {
       ),
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY seq`),
       step: db.prepare(`SELECT * FROM steps WHERE run_id = ? AND step_id = ?`),
-      maxStepSeq: db.prepare(`SELECT COALESCE(MAX(seq), 0) AS n FROM steps WHERE run_id = ?`),
+      // A new step row takes the next seq of its run (the order the run reached its steps); an existing one keeps
+      // its seq (the conflict clause leaves it alone). One statement: no read before the write.
       upsertStep: db.prepare(
         `INSERT INTO steps (run_id, step_id, seq, kind, status, input, output, error, wake_at, started_at, finished_at)
-         VALUES (@runId, @stepId, @seq, @kind, @status, @input, @output, @error, @wakeAt, @startedAt, @finishedAt)
+         VALUES (@runId, @stepId, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = @runId), @kind,
+           @status, @input, @output, @error, @wakeAt, @startedAt, @finishedAt)
          ON CONFLICT (run_id, step_id) DO UPDATE SET kind = excluded.kind, status = excluded.status,
            input = COALESCE(excluded.input, steps.input), output = excluded.output, error = excluded.error,
            wake_at = excluded.wake_at, started_at = COALESCE(steps.started_at, excluded.started_at),
@@ -106,6 +139,7 @@ export class RunStore {
          WHERE run_id = ? AND step_id = ?`,
       ),
       attempts: db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY step_id, n`),
+      stepAttempts: db.prepare(`SELECT * FROM attempts WHERE run_id = ? AND step_id = ? ORDER BY n`),
       attemptCount: db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE run_id = ? AND step_id = ?`),
       insertAttempt: db.prepare(
         `INSERT INTO attempts (run_id, step_id, n, started_at, finished_at, ok, error, request, response, retry_at)
@@ -190,17 +224,28 @@ export class RunStore {
     now: number,
   ): RunRow {
     const next: RunRow = { ...row, ...change, updated_at: now }
-    this.stmt.update.run({
+    const values = {
       id: row.id,
-      status: next.status,
       currentStep: next.current_step,
       error: next.error,
       now,
       finishedAt: next.finished_at,
       resolvedAt: next.resolved_at,
-      version: next.workflow_version,
-      name: next.workflow_name,
-    })
+    }
+    if (
+      next.status === row.status &&
+      next.workflow_version === row.workflow_version &&
+      next.workflow_name === row.workflow_name
+    ) {
+      this.stmt.progress.run(values)
+    } else {
+      this.stmt.update.run({
+        ...values,
+        status: next.status,
+        version: next.workflow_version,
+        name: next.workflow_name,
+      })
+    }
     return next
   }
 
@@ -233,12 +278,9 @@ export class RunStore {
     startedAt?: number | null
     finishedAt?: number | null
   }): void {
-    const existing = this.step(step.runId, step.stepId)
-    const seq = existing ? existing.seq : (this.stmt.maxStepSeq.get(step.runId) as { n: number }).n + 1
     this.stmt.upsertStep.run({
       runId: step.runId,
       stepId: step.stepId,
-      seq,
       kind: step.kind,
       status: step.status,
       input: step.input === undefined ? null : JSON.stringify(step.input),
@@ -390,36 +432,19 @@ export class RunStore {
   /** Every step of a run with its attempts, in the order the run reached them. */
   stepRecords(runId: string): StepRecord[] {
     const byStep = new Map<string, AttemptRecord[]>()
-    for (const a of this.stmt.attempts.all(runId) as Array<{
-      step_id: string
-      n: number
-      started_at: number
-      finished_at: number | null
-      ok: number
-      error: string | null
-      request: string | null
-      response: string | null
-      retry_at: number | null
-    }>) {
+    for (const a of this.stmt.attempts.all(runId) as AttemptRow[]) {
       const list = byStep.get(a.step_id) ?? []
-      list.push({
-        n: a.n,
-        startedAt: a.started_at,
-        finishedAt: a.finished_at,
-        ok: a.ok === 1,
-        error: a.error,
-        request: a.request ? (JSON.parse(a.request) as AttemptRecord['request']) : null,
-        response: a.response ? (JSON.parse(a.response) as AttemptRecord['response']) : null,
-        retryAt: a.retry_at,
-      })
+      list.push(toAttempt(a))
       byStep.set(a.step_id, list)
     }
     return this.steps(runId).map((s) => this.stepRecord(s, byStep.get(s.step_id) ?? []))
   }
 
-  /** One step with its attempts. */
+  /** One step with its attempts (two key look-ups: a run's other steps are not read). */
   stepRecordOf(runId: string, stepId: string): StepRecord | null {
-    return this.stepRecords(runId).find((s) => s.stepId === stepId) ?? null
+    const row = this.step(runId, stepId)
+    if (!row) return null
+    return this.stepRecord(row, (this.stmt.stepAttempts.all(runId, stepId) as AttemptRow[]).map(toAttempt))
   }
 
   /** Runs, newest first. Dead runs the user resolved are left out unless `resolved` is asked for. */

@@ -64,12 +64,23 @@ export interface RecordedCall {
  */
 export interface Driver {
   dry: boolean
+  /**
+   * Whether `advance` goes on to the next step itself when a step finished and the next one needs no waiting
+   * (a queue job: the same job carries the run on). A dry run advances one step per call instead.
+   */
+  chains: boolean
   fetch: typeof fetch
   signal: AbortSignal
   /** Remove the job being handled (throws when its lease was lost, rolling the transaction back). */
   inComplete(): void
   /** Schedule the run's next advance. */
   inContinue(runId: string, runAt?: number): void
+  /**
+   * A step finished and the run goes on right away. A chaining driver keeps its job (renewing the lease; throws
+   * when the lease was lost, rolling the transaction back, so a step commits only while its job is owned); a
+   * dry run does nothing (its loop calls `advance` again).
+   */
+  inNext(runId: string): void
   inTimer(payload: TimerPayload): void
   definition(run: RunRow): WorkflowDefinition | null
   event(run: RunRow): LoadedEvent | null
@@ -79,6 +90,12 @@ class LeaseLost extends Error {
   constructor() {
     super('the job lease was lost; another worker owns it')
   }
+}
+
+/** What one `advance` call keeps between the steps it executes: the run's pinned definition and its event. */
+interface Memo {
+  definition?: WorkflowDefinition | null
+  event?: LoadedEvent | null
 }
 
 export function retryPolicy(step: Step): BackoffPolicy {
@@ -151,6 +168,7 @@ export class Runner {
     const { queue } = this.deps
     return {
       dry: false,
+      chains: true,
       fetch: this.deps.fetch,
       signal: ctx.signal,
       inComplete: () => {
@@ -158,6 +176,9 @@ export class Runner {
       },
       inContinue: (runId, runAt) => {
         queue.add(JOB_RUN, { runId }, { key: `run:${runId}`, ...(runAt !== undefined ? { runAt } : {}) })
+      },
+      inNext: () => {
+        if (!ctx.holdInTransaction()) throw new LeaseLost()
       },
       inTimer: (payload) => {
         queue.add(JOB_TIMER, payload, {
@@ -174,7 +195,7 @@ export class Runner {
   transact<T>(fn: (changes: Change[]) => T): T {
     const changes: Change[] = []
     const result = this.deps.db.transaction(() => fn(changes)).immediate()
-    this.deps.queue.wake()
+    this.deps.queue.wakeIfAdded()
     for (const change of changes) this.deps.changes.emit(change)
     return result
   }
@@ -204,13 +225,21 @@ export class Runner {
     if (next) this.deps.queue.add(JOB_RUN, { runId: next }, { key: `run:${next}` })
   }
 
-  /** Callback URL of a run: for the waitForEvent step it waits on, or the next one it will reach. */
-  callbackUrl(run: RunRow, definition: WorkflowDefinition | null): string | null {
+  /**
+   * Callback URL of a run: for the waitForEvent step it waits on, or the next one it will reach. `states` are the
+   * run's step rows by step id, when the caller has them.
+   */
+  callbackUrl(
+    run: RunRow,
+    definition: WorkflowDefinition | null,
+    states?: Map<string, StepRow>,
+  ): string | null {
     if (!definition) return null
-    const states = new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
     const waits = walkSteps(definition.steps)
       .map((s) => s.step)
       .filter((s): s is WaitForEventStep => s.kind === 'waitForEvent')
+    if (!waits.length) return null
+    states ??= new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
     const target =
       waits.find((s) => states.get(s.id)?.status === 'waiting') ??
       waits.find((s) => states.get(s.id)?.status !== 'succeeded') ??
@@ -221,11 +250,21 @@ export class Runner {
     return `${base.replace(/\/+$/, '')}/hooks/${encodeURIComponent(target.source)}/runs/${run.id}`
   }
 
-  /** The data expressions see: `event`, `headers`, `source`, `steps`, `secrets`, `run`. */
-  context(run: RunRow, definition: WorkflowDefinition, driver: Driver): Record<string, unknown> {
-    const event = driver.event(run)
+  /**
+   * The data expressions see: `event`, `headers`, `source`, `steps`, `secrets`, `run`. `states` are the run's
+   * step rows by step id; the event is loaded once per `advance` (kept in `memo`).
+   */
+  context(
+    run: RunRow,
+    definition: WorkflowDefinition,
+    driver: Driver,
+    states: Map<string, StepRow>,
+    memo: Memo = {},
+  ): Record<string, unknown> {
+    if (memo.event === undefined) memo.event = driver.event(run)
+    const event = memo.event
     const steps: Record<string, unknown> = {}
-    for (const s of this.runs.steps(run.id)) if (s.status === 'succeeded') steps[s.step_id] = parse(s.output)
+    for (const s of states.values()) if (s.status === 'succeeded') steps[s.step_id] = parse(s.output)
     return expressionInput(event?.json, {
       event: event?.json ?? null,
       headers: event?.headers ?? {},
@@ -239,23 +278,37 @@ export class Runner {
         workflowId: run.workflow_id,
         workflowVersion: run.workflow_version,
         event: event?.json ?? null,
-        callbackUrl: this.callbackUrl(run, definition),
+        callbackUrl: this.callbackUrl(run, definition, states),
       },
     })
   }
 
   /**
-   * Advance a run by one step. Returns true when the driver was asked to continue right away (dry runs loop on
-   * it). Never throws for a step's own failure; those end in a retry or a dead run.
+   * Advance a run: one step for a driver that does not chain (returns true when the run goes on right away; dry
+   * runs loop on it); for a chaining driver (a queue job), step after step for as long as the next one needs no
+   * waiting, each step committed in its own transaction before the next one starts, so a crash resumes from the
+   * last finished step. Never throws for a step's own failure; those end in a retry or a dead run. Throws when
+   * the driver's signal aborts (the engine is stopping): the job is released and runs again after a restart.
    */
   async advance(runId: string, driver: Driver): Promise<boolean> {
+    const memo: Memo = {}
+    for (;;) {
+      const again = await this.advanceOne(runId, driver, memo)
+      if (!again || !driver.chains) return again
+      if (driver.signal.aborted)
+        throw new Error('stopping: the run goes on from its next step after a restart')
+    }
+  }
+
+  private async advanceOne(runId: string, driver: Driver, memo: Memo): Promise<boolean> {
     const { clock } = this.deps
     let run = this.runs.get(runId)
     if (!run || (run.status !== 'queued' && run.status !== 'running')) {
       this.transact(() => driver.inComplete())
       return false
     }
-    const definition = driver.definition(run)
+    if (memo.definition === undefined) memo.definition = driver.definition(run)
+    const definition = memo.definition
     if (!definition) {
       this.endDead(
         run,
@@ -266,10 +319,10 @@ export class Runner {
       return false
     }
     if (run.status === 'queued') {
-      const limit = definition.concurrency ?? Infinity
+      const limit = definition.concurrency
       const current = run
       const started = this.transact((changes) => {
-        if (!driver.dry && this.runs.countRunning(current.workflow_id) >= limit) {
+        if (!driver.dry && limit !== undefined && this.runs.countRunning(current.workflow_id) >= limit) {
           // Parked: stays queued without a job until a running run of this workflow frees its slot.
           driver.inComplete()
           return null
@@ -306,7 +359,7 @@ export class Runner {
 
     let input: Record<string, unknown>
     try {
-      input = this.context(run, definition, driver)
+      input = this.context(run, definition, driver, states, memo)
     } catch (error) {
       this.endDead(run, step, `cannot evaluate: ${errorText(error)}`, driver)
       return false
@@ -316,12 +369,13 @@ export class Runner {
       switch (step.kind) {
         case 'http':
         case 'webhook':
-          return await this.call(run, step, input, driver)
+          return await this.call(run, definition, step, input, driver)
         case 'notify': {
           const title = await renderText(step.title, input)
           const body = step.body === undefined ? null : await renderText(step.body, input)
           return this.succeed(
             run,
+            definition,
             step,
             { title, body },
             { title, body, dryRun: driver.dry || undefined },
@@ -347,12 +401,19 @@ export class Runner {
         }
         case 'set': {
           const values = (await render(step.values, input)) as Record<string, unknown>
-          return this.succeed(run, step, null, values, driver)
+          return this.succeed(run, definition, step, null, values, driver)
         }
         case 'if': {
           const value = await evaluate(step.when, input)
           const branch = truthy(value) ? 'then' : 'else'
-          return this.succeed(run, step, { when: step.when }, { branch, value: value ?? null }, driver)
+          return this.succeed(
+            run,
+            definition,
+            step,
+            { when: step.when },
+            { branch, value: value ?? null },
+            driver,
+          )
         }
         case 'switch': {
           const value = await evaluate(step.value, input)
@@ -361,6 +422,7 @@ export class Runner {
           )
           return this.succeed(
             run,
+            definition,
             step,
             { value: step.value },
             { value: value ?? null, case: index >= 0 ? index : 'default' },
@@ -368,9 +430,9 @@ export class Runner {
           )
         }
         case 'delay':
-          return this.delay(run, step, driver)
+          return this.delay(run, definition, step, driver)
         case 'waitForEvent':
-          return this.waitForEvent(run, step, driver)
+          return this.waitForEvent(run, definition, step, driver)
       }
     } catch (error) {
       if (error instanceof LeaseLost || driver.signal.aborted) throw error
@@ -379,9 +441,50 @@ export class Runner {
     }
   }
 
-  /** Record a finished step and schedule the next advance, in one transaction. */
+  /**
+   * The run is no longer running (cancelled, or cancelled and retried, while this job held it): end the job. A run
+   * retried meanwhile is queued without a job of its own (its job could not be added beside this one: same key),
+   * so it gets one now.
+   */
+  private inStop(current: RunRow | null, driver: Driver): void {
+    driver.inComplete()
+    if (current?.status === 'queued') driver.inContinue(current.id)
+  }
+
+  /**
+   * After a step succeeded (inside its transaction): when no step is left, the run succeeds and its job ends, in
+   * this same transaction; otherwise the run goes on right away (`inNext`). Returns whether it goes on.
+   */
+  private inAfterStep(
+    current: RunRow,
+    step: Step,
+    definition: WorkflowDefinition,
+    driver: Driver,
+    changes: Change[],
+  ): boolean {
+    const now = this.deps.clock.now()
+    const states = new Map(this.runs.steps(current.id).map((s) => [s.step_id, s]))
+    if (!nextStep(definition.steps, states)) {
+      driver.inComplete()
+      const done = this.runs.update(
+        current,
+        { status: 'succeeded', current_step: null, error: null, finished_at: now },
+        now,
+      )
+      this.runChange(done, changes, driver.dry)
+      this.inReleaseSlot(done)
+      return false
+    }
+    driver.inNext(current.id)
+    const next = this.runs.update(current, { current_step: step.id, error: null }, now)
+    this.runChange(next, changes, driver.dry)
+    return true
+  }
+
+  /** Record a finished step and go on (or finish the run), in one transaction. */
   private succeed(
     run: RunRow,
+    definition: WorkflowDefinition,
     step: Step,
     input: unknown,
     output: unknown,
@@ -391,9 +494,11 @@ export class Runner {
     const { clock } = this.deps
     const redact = this.deps.vault.redactor()
     return this.transact((changes) => {
-      driver.inComplete()
       const current = this.runs.get(run.id)
-      if (!current || current.status !== 'running') return false // cancelled meanwhile
+      if (!current || current.status !== 'running') {
+        this.inStop(current, driver) // cancelled meanwhile
+        return false
+      }
       this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
@@ -406,11 +511,8 @@ export class Runner {
         finishedAt: clock.now(),
       })
       extra?.(changes)
-      const next = this.runs.update(current, { current_step: step.id, error: null }, clock.now())
-      driver.inContinue(run.id)
       this.stepChange(run.id, step.id, changes, driver.dry)
-      this.runChange(next, changes, driver.dry)
-      return true
+      return this.inAfterStep(current, step, definition, driver, changes)
     })
   }
 
@@ -450,6 +552,7 @@ export class Runner {
 
   private async call(
     run: RunRow,
+    definition: WorkflowDefinition,
     step: Step & { kind: 'http' | 'webhook' },
     input: unknown,
     driver: Driver,
@@ -477,7 +580,7 @@ export class Runner {
       const current = this.runs.get(run.id)
       if (!current || current.status !== 'running') {
         // Cancelled while the request was being rendered: nothing is sent.
-        driver.inComplete()
+        this.inStop(current, driver)
         return false
       }
       this.runs.writeStep({
@@ -548,12 +651,17 @@ export class Runner {
     }
     if (result.ok) {
       return this.transact((changes) => {
-        driver.inComplete()
         const current = this.runs.get(run.id)
-        if (!current) return false
+        if (!current) {
+          driver.inComplete()
+          return false
+        }
         // Recorded even when the run was cancelled meanwhile: the call did happen.
         this.runs.insertAttempt(run.id, step.id, redact(attempt))
-        if (current.status !== 'running') return false
+        if (current.status !== 'running') {
+          this.inStop(current, driver)
+          return false
+        }
         this.runs.writeStep({
           runId: run.id,
           stepId: step.id,
@@ -563,11 +671,8 @@ export class Runner {
           error: null,
           finishedAt: clock.now(),
         })
-        const next = this.runs.update(current, { current_step: step.id, error: null }, clock.now())
-        driver.inContinue(run.id)
         this.stepChange(run.id, step.id, changes, driver.dry)
-        this.runChange(next, changes, driver.dry)
-        return true
+        return this.inAfterStep(current, step, definition, driver, changes)
       })
     }
     if (!result.retryable || round >= policy.attempts) {
@@ -607,10 +712,22 @@ export class Runner {
     return false
   }
 
-  private delay(run: RunRow, step: Step & { kind: 'delay' }, driver: Driver): boolean {
+  private delay(
+    run: RunRow,
+    definition: WorkflowDefinition,
+    step: Step & { kind: 'delay' },
+    driver: Driver,
+  ): boolean {
     const ms = parseDuration(step.duration)
     if (driver.dry)
-      return this.succeed(run, step, { duration: step.duration }, { waitedMs: ms, dryRun: true }, driver)
+      return this.succeed(
+        run,
+        definition,
+        step,
+        { duration: step.duration },
+        { waitedMs: ms, dryRun: true },
+        driver,
+      )
     const at = this.deps.clock.now() + ms
     this.enterWaiting(run, step, { duration: step.duration, until: at }, at, driver, () => {
       driver.inTimer({ runId: run.id, stepId: step.id, kind: 'delay', at })
@@ -652,7 +769,12 @@ export class Runner {
     })
   }
 
-  private waitForEvent(run: RunRow, step: WaitForEventStep, driver: Driver): boolean {
+  private waitForEvent(
+    run: RunRow,
+    definition: WorkflowDefinition,
+    step: WaitForEventStep,
+    driver: Driver,
+  ): boolean {
     const input = {
       source: step.source,
       types: step.types ?? null,
@@ -660,7 +782,14 @@ export class Runner {
       timeout: step.timeout,
     }
     if (driver.dry)
-      return this.succeed(run, step, input, { event: null, timedOut: false, dryRun: true }, driver)
+      return this.succeed(
+        run,
+        definition,
+        step,
+        input,
+        { event: null, timedOut: false, dryRun: true },
+        driver,
+      )
     const { clock } = this.deps
     const at = clock.now() + parseDuration(step.timeout)
     this.enterWaiting(run, step, { ...input, until: at }, at, driver, (current) => {

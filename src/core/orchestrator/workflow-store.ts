@@ -13,9 +13,17 @@ interface WorkflowRow {
   updated_at: number
 }
 
-/** Workflows and every saved version of each. Call the writers inside a transaction. */
+/** How many parsed definitions are kept in memory (a version's text never changes once saved). */
+const PARSED_CACHE = 256
+
+/**
+ * Workflows and every saved version of each. Call the writers inside a transaction. Parsed definitions are
+ * shared between callers and must be treated as read-only.
+ */
 export class WorkflowStore {
   private readonly stmt
+  /** Parsed definitions by their JSON text: a saved version is immutable, so a run parses its version once. */
+  private readonly parsed = new Map<string, WorkflowDefinition>()
 
   constructor(db: Db) {
     this.stmt = {
@@ -52,8 +60,23 @@ export class WorkflowStore {
   enabledFor(sourceId: string): Array<{ version: number; definition: WorkflowDefinition }> {
     return (this.stmt.bySource.all(sourceId) as WorkflowRow[]).map((r) => ({
       version: r.version,
-      definition: JSON.parse(r.definition) as WorkflowDefinition,
+      definition: this.parse(r.definition),
     }))
+  }
+
+  /**
+   * The parsed definition of a stored JSON text, from memory when that exact text was parsed before. Keyed by
+   * the text itself (not by id and version), so that a definition edited in place (enabled on/off) is never
+   * served stale.
+   */
+  private parse(text: string): WorkflowDefinition {
+    let definition = this.parsed.get(text)
+    if (!definition) {
+      definition = JSON.parse(text) as WorkflowDefinition
+      if (this.parsed.size >= PARSED_CACHE) this.parsed.delete(this.parsed.keys().next().value!)
+      this.parsed.set(text, definition)
+    }
+    return definition
   }
 
   /**
@@ -108,10 +131,10 @@ export class WorkflowStore {
     }))
   }
 
-  /** The definition a run is pinned to. */
+  /** The definition a run is pinned to (read-only: it is shared). */
   version(id: string, version: number): WorkflowDefinition | null {
     const row = this.stmt.version.get(id, version) as { definition: string } | undefined
-    return row ? (JSON.parse(row.definition) as WorkflowDefinition) : null
+    return row ? this.parse(row.definition) : null
   }
 }
 

@@ -23,6 +23,13 @@ export interface JobContext {
    * together (no repeated effect after a crash). Returns false if the lease was lost.
    */
   completeInTransaction(): boolean
+  /**
+   * Keep the job (a handler going on with more work in the same job), inside the caller's transaction: checks
+   * that this worker still owns it (the heartbeat keeps the lease), so the writes commit only while it does. A
+   * read, so it adds no write to the transaction. Returns false if the lease was lost (another worker took the
+   * job); the caller should then throw to roll its transaction back.
+   */
+  holdInTransaction(): boolean
 }
 
 export type JobHandler<P = unknown> = (job: Job<P>, ctx: JobContext) => Promise<void>
@@ -74,6 +81,8 @@ export class Queue {
      ON CONFLICT (key) DO NOTHING`
   private running = false
   private drainScheduled = false
+  /** A job was added since the last `wake()`. */
+  private added = false
   private timer: unknown = null
   private timerAt = Infinity
 
@@ -85,6 +94,7 @@ export class Queue {
     reschedule: Statement
     dead: Statement
     heartbeat: Statement
+    owns: Statement
     release: Statement
     nextReady: Statement
     nextExpiry: Statement
@@ -126,6 +136,7 @@ export class Queue {
          WHERE id = @id AND lease_owner = @owner`,
       ),
       heartbeat: db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
+      owns: db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?`).pluck(),
       release: db.prepare(
         `UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, attempts = MAX(0, attempts - 1)
          WHERE lease_owner = ? AND status = 'running'`,
@@ -145,7 +156,9 @@ export class Queue {
    * `wake()` after the commit. Returns the job id, or null when a job with the same key exists.
    */
   add(kind: string, payload: unknown, options: AddJobOptions = {}): number | null {
-    return this.insertWith(this.stmt.insert, kind, payload, options)
+    const id = this.insertWith(this.stmt.insert, kind, payload, options)
+    if (id !== null) this.added = true
+    return id
   }
 
   private insertWith(
@@ -197,8 +210,17 @@ export class Queue {
     this.wake()
   }
 
+  /**
+   * `wake()` only when `add` added a job since the last wake: after a transaction that may or may not have added
+   * one (a finishing job wakes the worker by itself, so a commit that added nothing needs no look).
+   */
+  wakeIfAdded(): void {
+    if (this.added) this.wake()
+  }
+
   /** Ask the worker to look for ready jobs (coalesced to once per event-loop turn). */
   wake(): void {
+    this.added = false
     if (!this.running || this.drainScheduled) return
     this.drainScheduled = true
     setImmediate(() => {
@@ -294,6 +316,7 @@ export class Queue {
         completed = this.stmt.remove.run(job.id, this.owner).changes === 1
         return completed
       },
+      holdInTransaction: () => this.stmt.owns.get(job.id, this.owner) === 1,
     }
     const heartbeat = setInterval(
       () => {

@@ -279,4 +279,73 @@ describe('queue', () => {
       { kind: 'retry', target: `job:${id}`, detail: { reason: 'api recovered' } },
     ])
   })
+
+  it('lets a handler keep its job for more work only while it owns it; a lost lease rolls the work back', async () => {
+    db.exec(`CREATE TABLE effects (n INTEGER PRIMARY KEY)`)
+    const effect = db.prepare(`INSERT INTO effects (n) VALUES (?)`)
+    // Worker A does one piece of work per transaction in the same job, then stalls before the second.
+    let resume: () => void = () => {}
+    const outcomes: string[] = []
+    const a = makeQueue({ concurrency: 1 })
+    a.register('pieces', async (_job, ctx) => {
+      const piece = (n: number) =>
+        db.transaction(() => {
+          effect.run(n)
+          if (!ctx.holdInTransaction()) throw new Error('lease lost')
+        })()
+      piece(1)
+      outcomes.push('first kept')
+      await new Promise<void>((r) => (resume = r))
+      try {
+        piece(2)
+        outcomes.push('second kept')
+      } catch (error) {
+        outcomes.push((error as Error).message)
+        throw error
+      }
+    })
+    a.start()
+    const id = a.add('pieces', {})!
+    a.wake()
+    await settle()
+    expect(outcomes).toEqual(['first kept'])
+    expect(jobRow(id)).toMatchObject({ status: 'running', attempts: 1 })
+
+    // A's heartbeat never ran (the fake clock jumped): its lease expires and B takes the job.
+    const b = makeQueue()
+    const claimedByB: number[] = []
+    b.register('pieces', (job, ctx) => {
+      claimedByB.push(job.id)
+      return new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r()))
+    })
+    b.start()
+    clock.advance(10_001)
+    await settle()
+    expect(claimedByB).toEqual([id])
+
+    resume()
+    await settle()
+    expect(outcomes).toEqual(['first kept', 'lease lost'])
+    expect(db.prepare(`SELECT n FROM effects`).pluck().all()).toEqual([1])
+    expect(jobRow(id)).toMatchObject({ status: 'running', attempts: 2 })
+  })
+
+  it('wakeIfAdded looks for work only when add() added a job since the last wake', async () => {
+    const q = makeQueue()
+    const ran: string[] = []
+    q.register('job', async (job: Job<{ name: string }>) => {
+      ran.push(job.payload.name)
+    })
+    q.start()
+    await settle()
+    // Added behind the queue's back (another connection's adder): wakeIfAdded does not look.
+    q.adderOn(db)('job', { name: 'elsewhere' })
+    q.wakeIfAdded()
+    await settle()
+    expect(ran).toEqual([])
+    q.add('job', { name: 'here' })
+    q.wakeIfAdded()
+    await settle()
+    expect(ran.sort()).toEqual(['elsewhere', 'here'])
+  })
 })

@@ -1,0 +1,203 @@
+import Database from 'better-sqlite3'
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  FakeService,
+  type FakeHandler,
+  type FakeReply,
+  type RecordedRequest,
+} from '../../fixtures/fake-services/fake-service'
+import { Harness, waitFor } from './harness'
+
+const open: Array<{ close(): Promise<void> }> = []
+function harness(options: ConstructorParameters<typeof Harness>[0] = {}): Harness {
+  const h = new Harness(options)
+  open.push({ close: () => h.close() })
+  return h
+}
+async function service(handler: FakeHandler): Promise<FakeService> {
+  const s = await FakeService.start('api', handler)
+  open.push(s)
+  return s
+}
+
+afterEach(async () => {
+  while (open.length) await open.pop()!.close()
+})
+
+/** http a → set b (from a's answer) → http c (sends b's value): consecutive steps that need no waiting. */
+function threeSteps(url: string) {
+  return {
+    id: 'chain',
+    name: 'Chain',
+    trigger: { source: 's' },
+    steps: [
+      { id: 'a', kind: 'http', method: 'POST', url: `${url}/a`, body: { n: '{{ event.n }}' } },
+      { id: 'b', kind: 'set', values: { doubled: '{{ steps.a.body.n * 2 }}' } },
+      { id: 'c', kind: 'http', method: 'POST', url: `${url}/c`, body: { doubled: '{{ steps.b.doubled }}' } },
+    ],
+  }
+}
+
+/** The step rows and jobs as another connection to the file sees them (only what was committed). */
+function committed(dir: string, runId: string) {
+  const reader = new Database(join(dir, 'switchboard.db'), { readonly: true })
+  try {
+    return {
+      steps: reader
+        .prepare(`SELECT step_id, status FROM steps WHERE run_id = ? ORDER BY seq`)
+        .all(runId) as Array<{ step_id: string; status: string }>,
+      jobs: reader.prepare(`SELECT id, kind, status FROM jobs WHERE kind = 'run'`).all() as Array<{
+        id: number
+        kind: string
+        status: string
+      }>,
+    }
+  } finally {
+    reader.close()
+  }
+}
+
+describe('consecutive steps that need no waiting', () => {
+  it('run on in the same job, each committed and published before the next one starts', async () => {
+    let h: Harness | null = null
+    const seenAt: Record<string, ReturnType<typeof committed>> = {}
+    const api = await service((req: RecordedRequest) => {
+      const runId = req.headers['idempotency-key']!.split(':')[0]!
+      seenAt[req.path] = committed(h!.dir, runId)
+      return { status: 200, body: req.json }
+    })
+    h = harness()
+    const add = vi.spyOn(h.queue, 'add')
+    h.ops['workflows.create'](threeSteps(api.url))
+    const eventId = h.addEvent({ sourceId: 's', type: 'x', body: { n: 21 } })
+    const [runId] = await h.runsOf(eventId)
+    const done = await h.waitForStatus(runId!, 'succeeded')
+
+    // One run job carried the run from its first step to its last (the dispatch added it; no step added another).
+    const runJobsAdded = add.mock.calls.filter(
+      ([kind], i) => kind === 'run' && add.mock.results[i]!.value !== null,
+    )
+    expect(runJobsAdded).toHaveLength(1)
+    // When c's request went out, a and b had committed, and that job was still the run's only one.
+    expect(seenAt['/a']!.steps).toEqual([{ step_id: 'a', status: 'running' }])
+    expect(seenAt['/c']!.steps).toEqual([
+      { step_id: 'a', status: 'succeeded' },
+      { step_id: 'b', status: 'succeeded' },
+      { step_id: 'c', status: 'running' },
+    ])
+    expect(seenAt['/a']!.jobs).toEqual([{ id: expect.any(Number), kind: 'run', status: 'running' }])
+    expect(seenAt['/c']!.jobs).toEqual(seenAt['/a']!.jobs)
+    expect(h.jobs()).toEqual([])
+
+    expect(api.requests.map((r) => [r.path, r.json])).toEqual([
+      ['/a', { n: 21 }],
+      ['/c', { doubled: 42 }],
+    ])
+    expect(done.steps.map((s) => [s.stepId, s.status, s.attempts.length])).toEqual([
+      ['a', 'succeeded', 1],
+      ['b', 'succeeded', 0],
+      ['c', 'succeeded', 1],
+    ])
+    // Every step's outcome was pushed as it committed, in order; the run's last change says it succeeded.
+    const stepChanges = h.seen.flatMap((c) =>
+      c.type === 'step' && c.step.runId === runId ? [`${c.step.stepId}:${c.step.status}`] : [],
+    )
+    expect(stepChanges).toEqual(['a:running', 'a:succeeded', 'b:succeeded', 'c:running', 'c:succeeded'])
+    const runChanges = h.seen.flatMap((c) => (c.type === 'run' && c.run.id === runId ? [c.run] : []))
+    expect(runChanges.at(-1)).toMatchObject({ status: 'succeeded', currentStep: null })
+  })
+
+  it('resume after a crash between them at the step that did not finish; finished steps are not repeated', async () => {
+    // Process A: c's request never gets an answer; while it is in flight, the data folder is copied as a kill -9
+    // would leave it (the files only; no shutdown code runs).
+    let answerC: ((r: Response) => void) | null = null
+    const api = await service((req) => ({ status: 200, body: req.json }))
+    const fetchA = ((url: string | URL | Request, init?: RequestInit) => {
+      if (!String(url).endsWith('/c')) return fetch(url, init)
+      return new Promise<Response>((resolve, reject) => {
+        answerC = resolve
+        init?.signal?.addEventListener('abort', () => reject(new Error('aborted')))
+      })
+    }) as typeof fetch
+    const a = harness({ fetch: fetchA })
+    a.ops['workflows.create'](threeSteps(api.url))
+    const eventId = a.addEvent({ sourceId: 's', type: 'x', body: { n: 5 } })
+    const [runId] = await a.runsOf(eventId)
+    await waitFor(() => answerC !== null, "c's request to be in flight")
+
+    const crashed = mkdtempSync(join(tmpdir(), 'sb-crashed-'))
+    for (const name of ['switchboard.db', 'switchboard.db-wal', 'secret.key']) {
+      if (existsSync(join(a.dir, name))) copyFileSync(join(a.dir, name), join(crashed, name))
+    }
+    await a.queue.stop(0)
+
+    // Process B on the crashed folder: the job A held is handed back (as the engine does at start-up).
+    const b = harness({ dir: crashed })
+    expect(b.run(runId!).steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'succeeded'],
+      ['c', 'running'],
+    ])
+    expect(b.queue.recoverAbandoned()).toBe(1)
+    b.queue.wake()
+    const done = await b.waitForStatus(runId!, 'succeeded')
+
+    expect(done.steps.map((s) => [s.stepId, s.status, s.attempts.length])).toEqual([
+      ['a', 'succeeded', 1],
+      ['b', 'succeeded', 0],
+      ['c', 'succeeded', 1],
+    ])
+    // a ran once (in A); c was sent once, by B, with the key every attempt of c carries.
+    expect(api.requests.map((r) => [r.path, r.headers['idempotency-key'], r.json])).toEqual([
+      ['/a', `${runId}:a`, { n: 5 }],
+      ['/c', `${runId}:c`, { doubled: 10 }],
+    ])
+    expect(b.jobs()).toEqual([])
+  })
+
+  it('commit nothing once another worker owns the job', async () => {
+    let answerA: (() => void) | null = null
+    const api = await service(
+      (req) =>
+        new Promise<FakeReply>((resolve) => {
+          answerA = () => resolve({ status: 200, body: req.json })
+        }),
+    )
+    const h = harness()
+    h.ops['workflows.create'](threeSteps(api.url))
+    const eventId = h.addEvent({ sourceId: 's', type: 'x', body: { n: 1 } })
+    const [runId] = await h.runsOf(eventId)
+    await waitFor(() => answerA !== null, "a's request to be in flight")
+    // As if this worker froze past its lease and another one claimed the job meanwhile.
+    h.db.prepare(`UPDATE jobs SET lease_owner = 'another-worker' WHERE kind = 'run'`).run()
+    answerA!()
+    await waitFor(() => api.requests.length === 1 && api.inFlight === 0, "a's answer")
+    await new Promise((r) => setTimeout(r, 100))
+
+    // a's outcome was rolled back with the lost lease (the owner redoes a, with the same key); b never started.
+    const run = h.run(runId!)
+    expect(run.steps.map((s) => [s.stepId, s.status, s.attempts.length])).toEqual([['a', 'running', 0]])
+    expect(h.db.prepare(`SELECT lease_owner FROM jobs WHERE kind = 'run'`).pluck().all()).toEqual([
+      'another-worker',
+    ])
+    expect(api.requests.map((r) => r.path)).toEqual(['/a'])
+  })
+
+  it('keep the per-workflow concurrency limit: a run holds its slot from its first step to its last', async () => {
+    const api = await service((req) => ({ status: 200, body: req.json }))
+    api.hold()
+    const h = harness({ workers: 4 })
+    h.ops['workflows.create']({ ...threeSteps(api.url), concurrency: 1 })
+    const ids = [1, 2, 3].map((n) => h.addEvent({ sourceId: 's', type: 'x', body: { n } }))
+    const runIds = (await Promise.all(ids.map((id) => h.runsOf(id)))).flat()
+    await waitFor(() => api.inFlight === 1, 'one request in flight')
+    expect(runIds.map((id) => h.run(id).status).sort()).toEqual(['queued', 'queued', 'running'])
+    api.release()
+    for (const id of runIds) await h.waitForStatus(id, 'succeeded')
+    expect(api.maxInFlight).toBe(1)
+    expect(api.requests.map((r) => r.path)).toEqual(['/a', '/c', '/a', '/c', '/a', '/c'])
+  })
+})
