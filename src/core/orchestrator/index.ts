@@ -4,6 +4,7 @@ import { validateWorkflow, workflowJsonSchema, type WorkflowDefinition } from '.
 import { newId } from '../ids'
 import type { Job, JobContext } from '../queue/queue'
 import { Dispatcher } from './dispatch'
+import { fetchTransport } from './http-transport'
 import { RunStore, type RunRow } from './run-store'
 import {
   JOB_RUN,
@@ -255,7 +256,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       dry: true,
       // One step per advance, so each recorded call is attributed to the step the loop below names.
       chains: false,
-      fetch: recorder,
+      transport: fetchTransport(recorder),
       signal: new AbortController().signal,
       inComplete: () => undefined,
       inContinue: () => undefined,
@@ -542,7 +543,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       queue.wake()
     },
     async stop() {
-      // The queue owns in-flight jobs: stopping it aborts their signals and releases their leases.
+      // The queue owns in-flight jobs: stopping it aborts their signals and releases their leases. What is left
+      // here is the idle keep-alive connections of outgoing requests.
+      runner.close()
     },
   }
 }

@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks'
 import type { HttpStep, WebhookStep } from '../../shared/workflow'
 import { parseDuration } from '../queue/backoff'
 import { render, renderText } from './expressions'
+import type { Transport, TransportResponse } from './http-transport'
 
 /** An outgoing request, fully rendered. */
 export interface OutboundRequest {
@@ -134,24 +135,6 @@ export function parseRetryAfter(value: string | null, now: number): number {
   return Number.isNaN(at) ? 0 : Math.max(0, at - now)
 }
 
-async function readBody(response: Response): Promise<string | null> {
-  if (!response.body) return null
-  const reader = response.body.getReader()
-  const chunks: Buffer[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    chunks.push(Buffer.from(value))
-    if (size >= MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => undefined)
-      break
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8')
-}
-
 /** Cut a stored summary body to a bounded size. */
 export function summarize(text: string | null): string | null {
   if (text === null || text.length <= SUMMARY_BYTES) return text
@@ -164,22 +147,17 @@ export function summarize(text: string | null): string | null {
  * (its connection closed, whether it was still sending or reading the answer) and the result says `aborted`.
  */
 export async function send(
-  fetchImpl: typeof fetch,
+  transport: Transport,
   request: OutboundRequest,
   options: { timeoutMs: number; signal: AbortSignal; cancel?: AbortSignal; now: () => number },
 ): Promise<CallResult> {
   const timeout = AbortSignal.timeout(options.timeoutMs)
-  let response: Response
-  let text: string | null
+  let response: TransportResponse
   try {
-    response = await fetchImpl(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body ?? undefined,
-      redirect: 'follow',
+    response = await transport(request, {
       signal: AbortSignal.any([options.signal, timeout, ...(options.cancel ? [options.cancel] : [])]),
+      maxBytes: MAX_RESPONSE_BYTES,
     })
-    text = await readBody(response)
   } catch (error) {
     if (options.signal.aborted) throw error
     if (options.cancel?.aborted) {
@@ -198,8 +176,7 @@ export async function send(
       : `request failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`
     return { ok: false, retryable: true, retryAfterMs: 0, error: message, response: null, output: null }
   }
-  const headers: Record<string, string> = {}
-  response.headers.forEach((value, name) => (headers[name] = value))
+  const { headers, body: text } = response
   const summary: OutboundResponse = { status: response.status, headers, body: summarize(text) }
   if (response.status < 400) {
     let body: unknown = text
