@@ -8,6 +8,14 @@ import { JOB_RUN, type Runner, type WaitScanPayload } from './runner'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import type { WorkflowStore } from './workflow-store'
 
+/** What the dispatch job lets the dispatcher do with it, inside the dispatch transaction. */
+export interface DispatchJob {
+  /** End the job; false when its lease was lost. */
+  complete(): boolean
+  /** Turn the job into the `run` job of a run the event started; false when its lease was lost. */
+  becomeRun(runId: string): boolean
+}
+
 /** A workflow whose trigger matched an event, pinned to the version current at that moment. */
 export interface TriggerMatch {
   version: number
@@ -178,12 +186,25 @@ export class Dispatcher {
   /**
    * Create one queued run per matched workflow (inside a transaction). A `replay` run's waits take only events
    * that arrive from now on; a run the event started itself takes events that arrived after that event.
+   *
+   * With `carry` (the dispatch job), the first run whose workflow has no concurrency limit starts at once: it is
+   * inserted as running and the dispatch job becomes its run job, so the caller goes on with its first step in the
+   * same job (a crash leaves that run job behind). Every other run is queued with a job of its own.
    */
-  inStartRuns(event: LoadedEvent, matches: TriggerMatch[], changes: Change[], replay = false): RunSummary[] {
+  inStartRuns(
+    event: LoadedEvent,
+    matches: TriggerMatch[],
+    changes: Change[],
+    replay = false,
+    carry?: DispatchJob,
+  ): { started: RunSummary[]; carried: string | null } {
     const now = this.deps.clock.now()
     const started: RunSummary[] = []
+    let carried: string | null = null
     for (const match of matches) {
       const id = newId('run', now)
+      // A workflow with a limit goes through the queue, where its runs take free slots in the order they came.
+      const startNow = carry !== undefined && carried === null && match.definition.concurrency === undefined
       this.runs.insertRun({
         id,
         eventId: event.summary.id,
@@ -195,32 +216,42 @@ export class Dispatcher {
         now,
         dryRun: false,
         replay,
+        status: startNow ? 'running' : 'queued',
       })
-      this.deps.queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
+      if (startNow) {
+        if (!carry.becomeRun(id)) throw new Error('the dispatch job lease was lost')
+        carried = id
+      } else {
+        this.deps.queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
+      }
       const summary = this.runs.summary(this.runs.get(id)!)
       changes.push({ type: 'run', run: summary })
       started.push(summary)
     }
-    return started
+    return { started, carried }
   }
 
   /**
    * The `dispatch` job: start the workflows the event triggers and resume the runs waiting for it, in one
-   * transaction with the job's completion. Events that were not accepted (duplicates, rejected, blocked by the
-   * loop guard) trigger nothing.
+   * transaction with the job's completion, or with its change into the run job of the first run it started
+   * (whose id it returns: the caller carries that run on). Events that were not accepted (duplicates, rejected,
+   * blocked by the loop guard) trigger nothing.
    */
-  async dispatch(eventId: string, complete: () => boolean): Promise<void> {
+  async dispatch(eventId: string, job: DispatchJob): Promise<string | null> {
     const event = this.deps.loadEvent(eventId)
     if (!event || event.summary.status !== 'accepted') {
-      this.runner.transact(() => complete())
-      return
+      this.runner.transact(() => {
+        if (!job.complete()) throw new Error('the dispatch job lease was lost')
+      })
+      return null
     }
     const matches = await this.matchingWorkflows(event)
     const waits = await this.matchingWaits(event)
-    this.runner.transact((changes) => {
-      if (!complete()) throw new Error('the dispatch job lease was lost')
-      this.inStartRuns(event, matches, changes)
+    return this.runner.transact((changes) => {
+      const { carried } = this.inStartRuns(event, matches, changes, false, job)
+      if (carried === null && !job.complete()) throw new Error('the dispatch job lease was lost')
       for (const wait of waits) this.runner.inResume(wait.run_id, wait.step_id, event, changes)
+      return carried
     })
   }
 }

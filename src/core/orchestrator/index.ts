@@ -460,7 +460,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       }
       const matches = await dispatcher.matchingWorkflows(event)
       return runner.transact((list) => {
-        const started = dispatcher.inStartRuns(event, matches, list, true)
+        const { started } = dispatcher.inStartRuns(event, matches, list, true)
         const action = deps.actions.record('replay', id, { runs: started.map((r) => r.id) }, clock.now())
         list.push({ type: 'action', action })
         return { runs: started }
@@ -503,17 +503,15 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     start() {
       if (started) return
       started = true
-      queue.register<{ eventId: string }>(JOB_DISPATCH, (job: Job<{ eventId: string }>, ctx: JobContext) =>
-        dispatcher.dispatch(job.payload.eventId, () => ctx.completeInTransaction()),
-      )
-      queue.register<{ runId: string }>(JOB_RUN, async (job, ctx) => {
+      /** Advance a run as the job `job` (a run job, or a dispatch job that became one). */
+      const carry = async (runId: string, job: Job, ctx: JobContext): Promise<void> => {
         try {
-          await runner.advance(job.payload.runId, runner.jobDriver(ctx))
+          await runner.advance(runId, runner.jobDriver(ctx))
         } catch (error) {
           // Step failures never get here; this is the store or a bug. On the job's last try, end the run as
           // dead (with the reason) rather than leave it "running" behind a dead job.
           if (ctx.signal.aborted || job.attempts < job.maxAttempts) throw error
-          const run = runs.get(job.payload.runId)
+          const run = runs.get(runId)
           if (run && (run.status === 'queued' || run.status === 'running')) {
             runner.endDead(
               run,
@@ -527,7 +525,16 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
           }
           throw error
         }
+      }
+      queue.register<{ eventId: string }>(JOB_DISPATCH, async (job, ctx) => {
+        const carried = await dispatcher.dispatch(job.payload.eventId, {
+          complete: () => ctx.completeInTransaction(),
+          becomeRun: (runId) => ctx.replaceInTransaction(JOB_RUN, { runId }, `run:${runId}`),
+        })
+        // The job is now the run job of the event's first run: its first step starts here, without a new claim.
+        if (carried) await carry(carried, job, ctx)
       })
+      queue.register<{ runId: string }>(JOB_RUN, (job, ctx) => carry(job.payload.runId, job, ctx))
       queue.register<TimerPayload>(JOB_TIMER, async (job, ctx) => runner.handleTimer(job.payload, ctx))
       queue.register<WaitScanPayload>(JOB_WAIT_SCAN, (job, ctx) =>
         dispatcher.answerFromEarlierEvents(job.payload, () => ctx.completeInTransaction()),

@@ -173,11 +173,13 @@ export class RunStore {
     dryRun: boolean
     /** A replay: the run's waits take only events newer than now, not the ones around its (old) event. */
     replay?: boolean
+    /** `running` for a run whose first step starts in the same job (default `queued`). */
+    status?: 'queued' | 'running'
   }): void {
-    const { replay, ...fields } = run
+    const { replay, status, ...fields } = run
     this.stmt.insertRun.run({
       ...fields,
-      status: 'queued',
+      status: status ?? 'queued',
       dryRun: run.dryRun ? 1 : 0,
       replay: replay ? 1 : 0,
     })

@@ -30,6 +30,12 @@ export interface JobContext {
    * job); the caller should then throw to roll its transaction back.
    */
   holdInTransaction(): boolean
+  /**
+   * Turn the job into another one (its kind, payload and key) inside the caller's transaction, keeping its lease:
+   * a handler that goes on with the new job's work itself, and whose crash leaves the new job behind. Returns
+   * false if the lease was lost.
+   */
+  replaceInTransaction(kind: string, payload: unknown, key?: string): boolean
 }
 
 export type JobHandler<P = unknown> = (job: Job<P>, ctx: JobContext) => Promise<void>
@@ -95,6 +101,7 @@ export class Queue {
     dead: Statement
     heartbeat: Statement
     owns: Statement
+    replace: Statement
     release: Statement
     nextReady: Statement
     nextExpiry: Statement
@@ -137,6 +144,10 @@ export class Queue {
       ),
       heartbeat: db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
       owns: db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?`).pluck(),
+      replace: db.prepare(
+        `UPDATE jobs SET kind = @kind, payload = @payload, key = @key, updated_at = @now
+         WHERE id = @id AND lease_owner = @owner`,
+      ),
       release: db.prepare(
         `UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, attempts = MAX(0, attempts - 1)
          WHERE lease_owner = ? AND status = 'running'`,
@@ -317,6 +328,15 @@ export class Queue {
         return completed
       },
       holdInTransaction: () => this.stmt.owns.get(job.id, this.owner) === 1,
+      replaceInTransaction: (kind, payload, key) =>
+        this.stmt.replace.run({
+          id: job.id,
+          owner: this.owner,
+          kind,
+          payload: JSON.stringify(payload),
+          key: key ?? null,
+          now: this.options.clock.now(),
+        }).changes === 1,
     }
     const heartbeat = setInterval(
       () => {

@@ -61,7 +61,7 @@ function committed(dir: string, runId: string) {
 }
 
 describe('consecutive steps that need no waiting', () => {
-  it('run on in the same job, each committed and published before the next one starts', async () => {
+  it('run on in the job that dispatched the event, each committed and published before the next one starts', async () => {
     let h: Harness | null = null
     const seenAt: Record<string, ReturnType<typeof committed>> = {}
     const api = await service((req: RecordedRequest) => {
@@ -76,19 +76,18 @@ describe('consecutive steps that need no waiting', () => {
     const [runId] = await h.runsOf(eventId)
     const done = await h.waitForStatus(runId!, 'succeeded')
 
-    // One run job carried the run from its first step to its last (the dispatch added it; no step added another).
-    const runJobsAdded = add.mock.calls.filter(
-      ([kind], i) => kind === 'run' && add.mock.results[i]!.value !== null,
-    )
-    expect(runJobsAdded).toHaveLength(1)
-    // When c's request went out, a and b had committed, and that job was still the run's only one.
+    // The event's dispatch job became the run's job and carried it from its first step to its last: no job was
+    // added for the run, and while a and c were sent, that job (same id) was the only run job.
+    const added = add.mock.calls.map(([kind], i) => [kind, add.mock.results[i]!.value] as const)
+    expect(added.map(([kind]) => kind)).toEqual(['dispatch'])
+    // When c's request went out, a and b had committed.
     expect(seenAt['/a']!.steps).toEqual([{ step_id: 'a', status: 'running' }])
     expect(seenAt['/c']!.steps).toEqual([
       { step_id: 'a', status: 'succeeded' },
       { step_id: 'b', status: 'succeeded' },
       { step_id: 'c', status: 'running' },
     ])
-    expect(seenAt['/a']!.jobs).toEqual([{ id: expect.any(Number), kind: 'run', status: 'running' }])
+    expect(seenAt['/a']!.jobs).toEqual([{ id: added[0]![1], kind: 'run', status: 'running' }])
     expect(seenAt['/c']!.jobs).toEqual(seenAt['/a']!.jobs)
     expect(h.jobs()).toEqual([])
 
@@ -110,52 +109,81 @@ describe('consecutive steps that need no waiting', () => {
     expect(runChanges.at(-1)).toMatchObject({ status: 'succeeded', currentStep: null })
   })
 
-  it('resume after a crash between them at the step that did not finish; finished steps are not repeated', async () => {
-    // Process A: c's request never gets an answer; while it is in flight, the data folder is copied as a kill -9
-    // would leave it (the files only; no shutdown code runs).
-    let answerC: ((r: Response) => void) | null = null
+  it.each([
+    {
+      at: '/a',
+      when: 'right after the dispatch became the run job',
+      image: [['a', 'running']],
+    },
+    {
+      at: '/c',
+      when: 'between chained steps',
+      image: [
+        ['a', 'succeeded'],
+        ['b', 'succeeded'],
+        ['c', 'running'],
+      ],
+    },
+  ])(
+    'resume after a crash $when at the step that did not finish; finished steps are not repeated',
+    async ({ at, image }) => {
+      // Process A: the request to `at` never gets an answer; while it is in flight, the data folder is copied as
+      // a kill -9 would leave it (the files only; no shutdown code runs).
+      let held = false
+      const api = await service((req) => ({ status: 200, body: req.json }))
+      const fetchA = ((url: string | URL | Request, init?: RequestInit) => {
+        if (!String(url).endsWith(at)) return fetch(url, init)
+        held = true
+        return new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(new Error('aborted')))
+        })
+      }) as typeof fetch
+      const a = harness({ fetch: fetchA })
+      a.ops['workflows.create'](threeSteps(api.url))
+      const eventId = a.addEvent({ sourceId: 's', type: 'x', body: { n: 5 } })
+      const [runId] = await a.runsOf(eventId)
+      await waitFor(() => held, `the request to ${at} to be in flight`)
+
+      const crashed = mkdtempSync(join(tmpdir(), 'sb-crashed-'))
+      for (const name of ['switchboard.db', 'switchboard.db-wal', 'secret.key']) {
+        if (existsSync(join(a.dir, name))) copyFileSync(join(a.dir, name), join(crashed, name))
+      }
+      await a.queue.stop(0)
+
+      // Process B on the crashed folder: the run job A held is handed back (as the engine does at start-up).
+      const b = harness({ dir: crashed })
+      expect(b.run(runId!).steps.map((s) => [s.stepId, s.status])).toEqual(image)
+      expect(b.jobs()).toEqual([expect.objectContaining({ kind: 'run', status: 'running' })])
+      expect(b.queue.recoverAbandoned()).toBe(1)
+      b.queue.wake()
+      const done = await b.waitForStatus(runId!, 'succeeded')
+
+      expect(done.steps.map((s) => [s.stepId, s.status, s.attempts.length])).toEqual([
+        ['a', 'succeeded', 1],
+        ['b', 'succeeded', 0],
+        ['c', 'succeeded', 1],
+      ])
+      // Each step's effect happened once, with the key every attempt of that step carries.
+      expect(api.requests.map((r) => [r.path, r.headers['idempotency-key'], r.json])).toEqual([
+        ['/a', `${runId}:a`, { n: 5 }],
+        ['/c', `${runId}:c`, { doubled: 10 }],
+      ])
+      expect(b.jobs()).toEqual([])
+    },
+  )
+
+  it('start the first run of an event in its dispatch job; the event’s other runs get jobs of their own', async () => {
     const api = await service((req) => ({ status: 200, body: req.json }))
-    const fetchA = ((url: string | URL | Request, init?: RequestInit) => {
-      if (!String(url).endsWith('/c')) return fetch(url, init)
-      return new Promise<Response>((resolve, reject) => {
-        answerC = resolve
-        init?.signal?.addEventListener('abort', () => reject(new Error('aborted')))
-      })
-    }) as typeof fetch
-    const a = harness({ fetch: fetchA })
-    a.ops['workflows.create'](threeSteps(api.url))
-    const eventId = a.addEvent({ sourceId: 's', type: 'x', body: { n: 5 } })
-    const [runId] = await a.runsOf(eventId)
-    await waitFor(() => answerC !== null, "c's request to be in flight")
-
-    const crashed = mkdtempSync(join(tmpdir(), 'sb-crashed-'))
-    for (const name of ['switchboard.db', 'switchboard.db-wal', 'secret.key']) {
-      if (existsSync(join(a.dir, name))) copyFileSync(join(a.dir, name), join(crashed, name))
-    }
-    await a.queue.stop(0)
-
-    // Process B on the crashed folder: the job A held is handed back (as the engine does at start-up).
-    const b = harness({ dir: crashed })
-    expect(b.run(runId!).steps.map((s) => [s.stepId, s.status])).toEqual([
-      ['a', 'succeeded'],
-      ['b', 'succeeded'],
-      ['c', 'running'],
-    ])
-    expect(b.queue.recoverAbandoned()).toBe(1)
-    b.queue.wake()
-    const done = await b.waitForStatus(runId!, 'succeeded')
-
-    expect(done.steps.map((s) => [s.stepId, s.status, s.attempts.length])).toEqual([
-      ['a', 'succeeded', 1],
-      ['b', 'succeeded', 0],
-      ['c', 'succeeded', 1],
-    ])
-    // a ran once (in A); c was sent once, by B, with the key every attempt of c carries.
-    expect(api.requests.map((r) => [r.path, r.headers['idempotency-key'], r.json])).toEqual([
-      ['/a', `${runId}:a`, { n: 5 }],
-      ['/c', `${runId}:c`, { doubled: 10 }],
-    ])
-    expect(b.jobs()).toEqual([])
+    const h = harness()
+    const add = vi.spyOn(h.queue, 'add')
+    h.ops['workflows.create'](threeSteps(api.url))
+    h.ops['workflows.create']({ ...threeSteps(api.url), id: 'second', name: 'Second' })
+    const eventId = h.addEvent({ sourceId: 's', type: 'x', body: { n: 2 } })
+    const runIds = await h.runsOf(eventId, 2)
+    for (const id of runIds) await h.waitForStatus(id, 'succeeded')
+    expect(add.mock.calls.map(([kind]) => kind)).toEqual(['dispatch', 'run'])
+    expect(api.effects().sort()).toEqual(runIds.flatMap((id) => [`${id}:a`, `${id}:c`]).sort())
+    expect(h.jobs()).toEqual([])
   })
 
   it('commit nothing once another worker owns the job', async () => {

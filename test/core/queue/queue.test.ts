@@ -330,6 +330,30 @@ describe('queue', () => {
     expect(jobRow(id)).toMatchObject({ status: 'running', attempts: 2 })
   })
 
+  it('lets a handler turn its job into another one, which outlives the handler’s failure', async () => {
+    const q = makeQueue()
+    const ran: unknown[] = []
+    q.register('first', async (_job, ctx) => {
+      db.transaction(() => {
+        expect(ctx.replaceInTransaction('second', { n: 2 }, 'second:2')).toBe(true)
+      })()
+      throw new Error('failed after the change')
+    })
+    q.register('second', async (job) => {
+      ran.push(job.payload)
+    })
+    q.start()
+    const id = q.add('first', { n: 1 })!
+    q.wake()
+    await settle()
+    expect(jobRow(id)).toMatchObject({ status: 'queued', attempts: 1, last_error: 'failed after the change' })
+    expect(q.add('second', {}, { key: 'second:2' })).toBeNull()
+    clock.advance(1000)
+    await settle()
+    expect(ran).toEqual([{ n: 2 }])
+    expect(jobRow(id)).toBeUndefined()
+  })
+
   it('wakeIfAdded looks for work only when add() added a job since the last wake', async () => {
     const q = makeQueue()
     const ran: string[] = []
