@@ -234,10 +234,10 @@ export class Dispatcher {
   /**
    * The `dispatch` job: start the workflows the event triggers and resume the runs waiting for it, in one
    * transaction with the job's completion, or with its change into the run job of the first run it started
-   * (whose id it returns: the caller carries that run on). Events that were not accepted (duplicates, rejected,
-   * blocked by the loop guard) trigger nothing.
+   * (whose id it returns, with the event: the caller carries that run on). Events that were not accepted
+   * (duplicates, rejected, blocked by the loop guard) trigger nothing.
    */
-  async dispatch(eventId: string, job: DispatchJob): Promise<string | null> {
+  async dispatch(eventId: string, job: DispatchJob): Promise<{ runId: string; event: LoadedEvent } | null> {
     const event = this.deps.loadEvent(eventId)
     if (!event || event.summary.status !== 'accepted') {
       this.runner.transact(() => {
@@ -247,11 +247,12 @@ export class Dispatcher {
     }
     const matches = await this.matchingWorkflows(event)
     const waits = await this.matchingWaits(event)
-    return this.runner.transact((changes) => {
+    const carried = this.runner.transact((changes) => {
       const { carried } = this.inStartRuns(event, matches, changes, false, job)
       if (carried === null && !job.complete()) throw new Error('the dispatch job lease was lost')
       for (const wait of waits) this.runner.inResume(wait.run_id, wait.step_id, event, changes)
       return carried
     })
+    return carried === null ? null : { runId: carried, event }
   }
 }

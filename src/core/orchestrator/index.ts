@@ -504,9 +504,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       if (started) return
       started = true
       /** Advance a run as the job `job` (a run job, or a dispatch job that became one). */
-      const carry = async (runId: string, job: Job, ctx: JobContext): Promise<void> => {
+      const carry = async (runId: string, job: Job, ctx: JobContext, event?: LoadedEvent): Promise<void> => {
         try {
-          await runner.advance(runId, runner.jobDriver(ctx))
+          await runner.advance(runId, runner.jobDriver(ctx), event)
         } catch (error) {
           // Step failures never get here; this is the store or a bug. On the job's last try, end the run as
           // dead (with the reason) rather than leave it "running" behind a dead job.
@@ -532,7 +532,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
           becomeRun: (runId) => ctx.replaceInTransaction(JOB_RUN, { runId }, `run:${runId}`),
         })
         // The job is now the run job of the event's first run: its first step starts here, without a new claim.
-        if (carried) await carry(carried, job, ctx)
+        if (carried) await carry(carried.runId, job, ctx, carried.event)
       })
       queue.register<{ runId: string }>(JOB_RUN, (job, ctx) => carry(job.payload.runId, job, ctx))
       queue.register<TimerPayload>(JOB_TIMER, async (job, ctx) => runner.handleTimer(job.payload, ctx))

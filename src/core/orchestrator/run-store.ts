@@ -131,7 +131,8 @@ export class RunStore {
          ON CONFLICT (run_id, step_id) DO UPDATE SET kind = excluded.kind, status = excluded.status,
            input = COALESCE(excluded.input, steps.input), output = excluded.output, error = excluded.error,
            wake_at = excluded.wake_at, started_at = COALESCE(steps.started_at, excluded.started_at),
-           finished_at = excluded.finished_at`,
+           finished_at = excluded.finished_at
+         RETURNING *`,
       ),
       resetStep: db.prepare(
         `UPDATE steps SET status = 'pending', error = NULL, finished_at = NULL, wake_at = NULL,
@@ -155,6 +156,9 @@ export class RunStore {
       wait: db.prepare(`SELECT * FROM waits WHERE run_id = ? AND step_id = ?`),
       eventSeq: db.prepare(`SELECT seq FROM events WHERE id = ?`),
       newestSeqOn: db.prepare(`SELECT seq FROM events WHERE source_id = ? ORDER BY seq DESC LIMIT 1`),
+      insertNotification: db.prepare(
+        `INSERT INTO notifications (id, at, title, body, run_id, event_id) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
       addAnswer: db.prepare(
         `INSERT OR IGNORE INTO wait_answers (run_id, event_id, step_id, at) VALUES (?, ?, ?, ?)`,
       ),
@@ -267,7 +271,7 @@ export class RunStore {
     return (this.stmt.step.get(runId, stepId) as StepRow | undefined) ?? null
   }
 
-  /** Insert or update a step's row; `input` keeps its stored value when null is given. */
+  /** Insert or update a step's row; `input` keeps its stored value when null is given. Returns the row written. */
   writeStep(step: {
     runId: string
     stepId: string
@@ -279,8 +283,8 @@ export class RunStore {
     wakeAt?: number | null
     startedAt?: number | null
     finishedAt?: number | null
-  }): void {
-    this.stmt.upsertStep.run({
+  }): StepRow {
+    return this.stmt.upsertStep.get({
       runId: step.runId,
       stepId: step.stepId,
       kind: step.kind,
@@ -291,7 +295,7 @@ export class RunStore {
       wakeAt: step.wakeAt ?? null,
       startedAt: step.startedAt ?? null,
       finishedAt: step.finishedAt ?? null,
-    })
+    }) as StepRow
   }
 
   /** Give a failed step a fresh attempt budget (its attempt history stays). */
@@ -358,6 +362,18 @@ export class RunStore {
   /** The newest event's seq on a source (an index lookup on events_source), or null when it has none. */
   newestSeqOn(sourceId: string): number | null {
     return (this.stmt.newestSeqOn.get(sourceId) as { seq: number } | undefined)?.seq ?? null
+  }
+
+  /** Record a notification a run's notify step raised. */
+  insertNotification(n: {
+    id: string
+    at: number
+    title: string
+    body: string | null
+    runId: string
+    eventId: string
+  }): void {
+    this.stmt.insertNotification.run(n.id, n.at, n.title, n.body, n.runId, n.eventId)
   }
 
   /**
@@ -442,11 +458,9 @@ export class RunStore {
     return this.steps(runId).map((s) => this.stepRecord(s, byStep.get(s.step_id) ?? []))
   }
 
-  /** One step with its attempts (two key look-ups: a run's other steps are not read). */
-  stepRecordOf(runId: string, stepId: string): StepRecord | null {
-    const row = this.step(runId, stepId)
-    if (!row) return null
-    return this.stepRecord(row, (this.stmt.stepAttempts.all(runId, stepId) as AttemptRow[]).map(toAttempt))
+  /** One step's attempts, oldest first. */
+  attemptsOf(runId: string, stepId: string): AttemptRecord[] {
+    return (this.stmt.stepAttempts.all(runId, stepId) as AttemptRow[]).map(toAttempt)
   }
 
   /** Runs, newest first. Dead runs the user resolved are left out unless `resolved` is asked for. */

@@ -94,10 +94,17 @@ class LeaseLost extends Error {
   }
 }
 
-/** What one `advance` call keeps between the steps it executes: the run's pinned definition and its event. */
+/** What one `advance` call keeps between the steps it executes. */
 interface Memo {
+  /** The run's pinned definition (read once). */
   definition?: WorkflowDefinition | null
+  /** The run's event (loaded once). */
   event?: LoadedEvent | null
+  /**
+   * The run and its step rows as the last step's transaction left them (read inside it), for the next step, which
+   * starts right after that commit. Every transaction still reads the run again before it writes.
+   */
+  after?: { run: RunRow; states: Map<string, StepRow> }
 }
 
 export function retryPolicy(step: Step): BackoffPolicy {
@@ -215,10 +222,12 @@ export class Runner {
     if (!dry) changes.push({ type: 'run', run: this.runs.summary(row) })
   }
 
-  private stepChange(runId: string, stepId: string, changes: Change[], dry: boolean): void {
+  /** Publish a step's row as just written (with its attempts, which only http and webhook steps have). */
+  private stepChange(row: StepRow, changes: Change[], dry: boolean): void {
     if (dry) return
-    const step = this.runs.stepRecordOf(runId, stepId)
-    if (step) changes.push({ type: 'step', step })
+    const attempts =
+      row.kind === 'http' || row.kind === 'webhook' ? this.runs.attemptsOf(row.run_id, row.step_id) : []
+    changes.push({ type: 'step', step: this.runs.stepRecord(row, attempts) })
   }
 
   /**
@@ -301,8 +310,8 @@ export class Runner {
    * last finished step. Never throws for a step's own failure; those end in a retry or a dead run. Throws when
    * the driver's signal aborts (the engine is stopping): the job is released and runs again after a restart.
    */
-  async advance(runId: string, driver: Driver): Promise<boolean> {
-    const memo: Memo = {}
+  async advance(runId: string, driver: Driver, event?: LoadedEvent): Promise<boolean> {
+    const memo: Memo = event ? { event } : {}
     for (;;) {
       const again = await this.advanceOne(runId, driver, memo)
       if (!again || !driver.chains) return again
@@ -313,7 +322,9 @@ export class Runner {
 
   private async advanceOne(runId: string, driver: Driver, memo: Memo): Promise<boolean> {
     const { clock } = this.deps
-    let run = this.runs.get(runId)
+    const after = memo.after
+    memo.after = undefined
+    let run = after ? after.run : this.runs.get(runId)
     if (!run || (run.status !== 'queued' && run.status !== 'running')) {
       this.transact(() => driver.inComplete())
       return false
@@ -346,7 +357,7 @@ export class Runner {
       run = started
     }
 
-    const states = new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
+    const states = after ? after.states : new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
     const step = nextStep(definition.steps, states)
     if (!step) {
       const done = run
@@ -380,7 +391,7 @@ export class Runner {
       switch (step.kind) {
         case 'http':
         case 'webhook':
-          return await this.call(run, definition, step, input, driver)
+          return await this.call(run, definition, step, input, driver, memo)
         case 'notify': {
           const title = await renderText(step.title, input)
           const body = step.body === undefined ? null : await renderText(step.body, input)
@@ -391,6 +402,7 @@ export class Runner {
             { title, body },
             { title, body, dryRun: driver.dry || undefined },
             driver,
+            memo,
             (changes) => {
               if (driver.dry) return
               const notification: NotificationRecord = {
@@ -401,18 +413,21 @@ export class Runner {
                 runId: run!.id,
                 eventId: run!.event_id,
               }
-              this.deps.db
-                .prepare(
-                  `INSERT INTO notifications (id, at, title, body, run_id, event_id) VALUES (?, ?, ?, ?, ?, ?)`,
-                )
-                .run(notification.id, notification.at, title, body, notification.runId, notification.eventId)
+              this.runs.insertNotification({
+                id: notification.id,
+                at: notification.at,
+                title,
+                body,
+                runId: run!.id,
+                eventId: run!.event_id,
+              })
               changes.push({ type: 'notification', notification })
             },
           )
         }
         case 'set': {
           const values = (await render(step.values, input)) as Record<string, unknown>
-          return this.succeed(run, definition, step, null, values, driver)
+          return this.succeed(run, definition, step, null, values, driver, memo)
         }
         case 'if': {
           const value = await evaluate(step.when, input)
@@ -424,6 +439,7 @@ export class Runner {
             { when: step.when },
             { branch, value: value ?? null },
             driver,
+            memo,
           )
         }
         case 'switch': {
@@ -438,12 +454,13 @@ export class Runner {
             { value: step.value },
             { value: value ?? null, case: index >= 0 ? index : 'default' },
             driver,
+            memo,
           )
         }
         case 'delay':
-          return this.delay(run, definition, step, driver)
+          return this.delay(run, definition, step, driver, memo)
         case 'waitForEvent':
-          return this.waitForEvent(run, definition, step, driver)
+          return this.waitForEvent(run, definition, step, driver, memo)
       }
     } catch (error) {
       if (error instanceof LeaseLost || driver.signal.aborted) throw error
@@ -471,6 +488,7 @@ export class Runner {
     step: Step,
     definition: WorkflowDefinition,
     driver: Driver,
+    memo: Memo,
     changes: Change[],
   ): boolean {
     const now = this.deps.clock.now()
@@ -489,6 +507,7 @@ export class Runner {
     driver.inNext(current.id)
     const next = this.runs.update(current, { current_step: step.id, error: null }, now)
     this.runChange(next, changes, driver.dry)
+    memo.after = { run: next, states }
     return true
   }
 
@@ -500,6 +519,7 @@ export class Runner {
     input: unknown,
     output: unknown,
     driver: Driver,
+    memo: Memo,
     extra?: (changes: Change[]) => void,
   ): boolean {
     const { clock } = this.deps
@@ -510,7 +530,7 @@ export class Runner {
         this.inStop(current, driver) // cancelled meanwhile
         return false
       }
-      this.runs.writeStep({
+      const written = this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
         kind: step.kind,
@@ -522,8 +542,8 @@ export class Runner {
         finishedAt: clock.now(),
       })
       extra?.(changes)
-      this.stepChange(run.id, step.id, changes, driver.dry)
-      return this.inAfterStep(current, step, definition, driver, changes)
+      this.stepChange(written, changes, driver.dry)
+      return this.inAfterStep(current, step, definition, driver, memo, changes)
     })
   }
 
@@ -538,7 +558,7 @@ export class Runner {
       if (!current || current.status === 'cancelled' || current.status === 'dead') return
       if (step) {
         if (attempt) this.runs.insertAttempt(run.id, step.id, redact(attempt))
-        this.runs.writeStep({
+        const written = this.runs.writeStep({
           runId: run.id,
           stepId: step.id,
           kind: step.kind,
@@ -548,7 +568,7 @@ export class Runner {
           startedAt: clock.now(),
           finishedAt: clock.now(),
         })
-        this.stepChange(run.id, step.id, changes, driver.dry)
+        this.stepChange(written, changes, driver.dry)
       }
       this.runs.removeWaits(run.id)
       const next = this.runs.update(
@@ -567,6 +587,7 @@ export class Runner {
     step: Step & { kind: 'http' | 'webhook' },
     input: unknown,
     driver: Driver,
+    memo: Memo,
   ): Promise<boolean> {
     const { clock } = this.deps
     const redact = this.deps.vault.redactor()
@@ -594,7 +615,7 @@ export class Runner {
         this.inStop(current, driver)
         return false
       }
-      this.runs.writeStep({
+      const written = this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
         kind: step.kind,
@@ -606,7 +627,7 @@ export class Runner {
       if (current.current_step !== step.id) {
         this.runChange(this.runs.update(current, { current_step: step.id }, clock.now()), changes, driver.dry)
       }
-      this.stepChange(run.id, step.id, changes, driver.dry)
+      this.stepChange(written, changes, driver.dry)
       return true
     })
     if (!proceed) return false
@@ -647,7 +668,7 @@ export class Runner {
           driver.inContinue(run.id)
           return
         }
-        this.runs.writeStep({
+        const written = this.runs.writeStep({
           runId: run.id,
           stepId: step.id,
           kind: step.kind,
@@ -656,7 +677,7 @@ export class Runner {
           error: ABORTED_BY_CANCEL,
           finishedAt: clock.now(),
         })
-        this.stepChange(run.id, step.id, changes, driver.dry)
+        this.stepChange(written, changes, driver.dry)
       })
       return false
     }
@@ -673,7 +694,7 @@ export class Runner {
           this.inStop(current, driver)
           return false
         }
-        this.runs.writeStep({
+        const written = this.runs.writeStep({
           runId: run.id,
           stepId: step.id,
           kind: step.kind,
@@ -682,8 +703,8 @@ export class Runner {
           error: null,
           finishedAt: clock.now(),
         })
-        this.stepChange(run.id, step.id, changes, driver.dry)
-        return this.inAfterStep(current, step, definition, driver, changes)
+        this.stepChange(written, changes, driver.dry)
+        return this.inAfterStep(current, step, definition, driver, memo, changes)
       })
     }
     if (!result.retryable || round >= policy.attempts) {
@@ -700,7 +721,7 @@ export class Runner {
       const running = current.status === 'running'
       this.runs.insertAttempt(run.id, step.id, redact({ ...attempt, retryAt: running ? retryAt : null }))
       if (!running) return
-      this.runs.writeStep({
+      const written = this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
         kind: step.kind,
@@ -717,7 +738,7 @@ export class Runner {
         clock.now(),
       )
       driver.inContinue(run.id, retryAt)
-      this.stepChange(run.id, step.id, changes, driver.dry)
+      this.stepChange(written, changes, driver.dry)
       this.runChange(next, changes, driver.dry)
     })
     return false
@@ -728,6 +749,7 @@ export class Runner {
     definition: WorkflowDefinition,
     step: Step & { kind: 'delay' },
     driver: Driver,
+    memo: Memo,
   ): boolean {
     const ms = parseDuration(step.duration)
     if (driver.dry)
@@ -738,6 +760,7 @@ export class Runner {
         { duration: step.duration },
         { waitedMs: ms, dryRun: true },
         driver,
+        memo,
       )
     const at = this.deps.clock.now() + ms
     this.enterWaiting(run, step, { duration: step.duration, until: at }, at, driver, () => {
@@ -763,7 +786,7 @@ export class Runner {
       driver.inComplete()
       const current = this.runs.get(run.id)
       if (!current || current.status !== 'running') return
-      this.runs.writeStep({
+      const written = this.runs.writeStep({
         runId: run.id,
         stepId: step.id,
         kind: step.kind,
@@ -774,7 +797,7 @@ export class Runner {
       })
       register(current)
       const next = this.runs.update(current, { status: 'waiting', current_step: step.id }, clock.now())
-      this.stepChange(run.id, step.id, changes, false)
+      this.stepChange(written, changes, false)
       this.runChange(next, changes, false)
       this.inReleaseSlot(next)
     })
@@ -785,6 +808,7 @@ export class Runner {
     definition: WorkflowDefinition,
     step: WaitForEventStep,
     driver: Driver,
+    memo: Memo,
   ): boolean {
     const input = {
       source: step.source,
@@ -800,6 +824,7 @@ export class Runner {
         input,
         { event: null, timedOut: false, dryRun: true },
         driver,
+        memo,
       )
     const { clock } = this.deps
     const at = clock.now() + parseDuration(step.timeout)
@@ -843,8 +868,9 @@ export class Runner {
       )
         return
       const now = clock.now()
+      let written: StepRow
       if (payload.kind === 'delay') {
-        this.runs.writeStep({
+        written = this.runs.writeStep({
           runId: run.id,
           stepId: step.step_id,
           kind: step.kind,
@@ -858,7 +884,7 @@ export class Runner {
         const spec = definition ? findStep(definition, step.step_id) : null
         if (!spec || spec.kind !== 'waitForEvent' || !spec.onTimeout) {
           const reason = `timed out waiting for an event after ${spec?.kind === 'waitForEvent' ? String(spec.timeout) : 'its timeout'}`
-          this.runs.writeStep({
+          const failed = this.runs.writeStep({
             runId: run.id,
             stepId: step.step_id,
             kind: step.kind,
@@ -871,11 +897,11 @@ export class Runner {
             { status: 'dead', error: `step ${step.step_id}: ${reason}`, finished_at: now },
             now,
           )
-          this.stepChange(run.id, step.step_id, changes, false)
+          this.stepChange(failed, changes, false)
           this.runChange(dead, changes, false)
           return
         }
-        this.runs.writeStep({
+        written = this.runs.writeStep({
           runId: run.id,
           stepId: step.step_id,
           kind: step.kind,
@@ -886,7 +912,7 @@ export class Runner {
       }
       const next = this.runs.update(run, { status: 'queued' }, now)
       this.deps.queue.add(JOB_RUN, { runId: run.id }, { key: `run:${run.id}` })
-      this.stepChange(run.id, step.step_id, changes, false)
+      this.stepChange(written, changes, false)
       this.runChange(next, changes, false)
     })
   }
@@ -905,7 +931,7 @@ export class Runner {
     const now = clock.now()
     if (!this.runs.addAnswer(runId, event.summary.id, stepId, now)) return false
     this.runs.removeWait(runId, stepId)
-    this.runs.writeStep({
+    const written = this.runs.writeStep({
       runId,
       stepId,
       kind: step.kind,
@@ -925,7 +951,7 @@ export class Runner {
     })
     const next = this.runs.update(run, { status: 'queued' }, now)
     this.deps.queue.add(JOB_RUN, { runId }, { key: `run:${runId}` })
-    this.stepChange(runId, stepId, changes, false)
+    this.stepChange(written, changes, false)
     this.runChange(next, changes, false)
     return true
   }
