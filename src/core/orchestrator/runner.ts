@@ -1,3 +1,4 @@
+import type { Transaction } from 'better-sqlite3'
 import type { Change } from '../../shared/contract'
 import type { AttemptRecord, NotificationRecord } from '../../shared/domain'
 import { walkSteps, type Step, type WaitForEventStep, type WorkflowDefinition } from '../../shared/workflow'
@@ -167,6 +168,10 @@ export class Runner {
   private readonly inFlight = new Map<string, AbortController>()
   /** Outgoing requests of real runs (the engine's fetch, or its faster equivalent: see `transportFor`). */
   private readonly transport: HttpTransport
+  /** One transaction wrapper for every `transact` (better-sqlite3 builds five variants per `transaction` call). */
+  private readonly inTransaction: Transaction<
+    (fn: (changes: Change[]) => unknown, changes: Change[]) => unknown
+  >
 
   constructor(
     private readonly deps: OrchestratorDeps,
@@ -174,6 +179,9 @@ export class Runner {
     private readonly workflows: WorkflowStore,
   ) {
     this.transport = transportFor(deps.fetch)
+    this.inTransaction = deps.db.transaction((fn: (changes: Change[]) => unknown, changes: Change[]) =>
+      fn(changes),
+    )
   }
 
   /** Let go of idle outgoing connections (after the queue stopped). */
@@ -212,7 +220,7 @@ export class Runner {
   /** Run `fn` in one immediate transaction, then publish the changes it collected. */
   transact<T>(fn: (changes: Change[]) => T): T {
     const changes: Change[] = []
-    const result = this.deps.db.transaction(() => fn(changes)).immediate()
+    const result = this.inTransaction.immediate(fn, changes) as T
     this.deps.queue.wakeIfAdded()
     for (const change of changes) this.deps.changes.emit(change)
     return result

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Statement } from 'better-sqlite3'
+import type { Statement, Transaction } from 'better-sqlite3'
 import type { Clock } from '../clock'
 import type { Db } from '../store/database'
 import { backoff, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff'
@@ -92,6 +92,11 @@ export class Queue {
   private timer: unknown = null
   private timerAt = Infinity
 
+  /** Claims one job (ready, else one whose lease expired) in an explicit transaction; built once. */
+  private readonly claim: Transaction<
+    (args: { owner: string; until: number; now: number }) => JobRow | undefined
+  >
+
   private readonly stmt: {
     insert: Statement
     claimReady: Statement
@@ -156,6 +161,10 @@ export class Queue {
       nextExpiry: db.prepare(`SELECT MIN(lease_until) FROM jobs WHERE status = 'running'`).pluck(),
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')`),
     }
+    this.claim = db.transaction(
+      (args: { owner: string; until: number; now: number }) =>
+        (this.stmt.claimReady.get(args) ?? this.stmt.claimExpired.get(args)) as JobRow | undefined,
+    )
   }
 
   register<P>(kind: string, handler: JobHandler<P>): void {
@@ -283,11 +292,6 @@ export class Queue {
       this.execute(row)
     }
   }
-
-  private readonly claim = (args: { owner: string; until: number; now: number }): JobRow | undefined =>
-    this.db.transaction(
-      () => (this.stmt.claimReady.get(args) ?? this.stmt.claimExpired.get(args)) as JobRow | undefined,
-    )()
 
   private scheduleNext(): void {
     const ready = this.stmt.nextReady.get() as number | null
