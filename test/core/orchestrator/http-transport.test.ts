@@ -23,6 +23,8 @@ interface TestServer {
   seen: Seen[]
   /** TCP connections accepted so far. */
   connections: number
+  /** TCP connections open now. */
+  open: number
   close(): Promise<void>
 }
 
@@ -50,13 +52,18 @@ async function serve(
     url: '',
     seen,
     connections: 0,
+    open: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),
   }
-  server.on('connection', () => test.connections++)
+  server.on('connection', (socket) => {
+    test.connections++
+    test.open++
+    socket.once('close', () => test.open--)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   test.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   open.push(test)
@@ -244,6 +251,30 @@ describe('the node:http transport', () => {
     )
     expect(result).toMatchObject({ ok: false, retryable: true })
     expect(result.error).toMatch(/^request failed: connect ECONNREFUSED/)
+  })
+
+  it('cuts a request off at its time limit, on a cancel and on an engine stop, each reported as such', async () => {
+    const silent = await serve(() => undefined)
+    const t = transport()
+    const request = post(silent.url, '{}')
+    const base = { timeoutMs: 60_000, signal: new AbortController().signal, now: () => Date.now() }
+
+    const late = await send(t.send, request, { ...base, timeoutMs: 100 })
+    expect(late).toMatchObject({ ok: false, retryable: true, error: 'no answer within 100 ms' })
+
+    const cancel = new AbortController()
+    const cancelled = send(t.send, request, { ...base, cancel: cancel.signal })
+    setTimeout(() => cancel.abort(), 50)
+    expect(await cancelled).toMatchObject({ ok: false, retryable: false, aborted: true })
+
+    const engine = new AbortController()
+    const stopping = send(t.send, request, { ...base, signal: engine.signal })
+    setTimeout(() => engine.abort(), 50)
+    await expect(stopping).rejects.toThrow()
+    // Each of the three requests arrived, and each connection was closed when its request was cut off.
+    await new Promise((r) => setTimeout(r, 50))
+    expect(silent.seen).toHaveLength(3)
+    expect(silent.open).toBe(0)
   })
 
   it('is used for the platform fetch only: any other fetch (a fake, a recorder) is used as given', async () => {
