@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -74,6 +75,26 @@ function transport(): HttpTransport {
   const t = createHttpTransport()
   open.push(t)
   return t
+}
+
+/** A self-signed certificate for 127.0.0.1, made for this test (trusted by nobody). */
+const SELF_SIGNED = {
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgHD3v+7mVHH17dBZk
+wKOJx+7oe9H6VN46g78RUFykTTyhRANCAATnWwk7RIrSHETiR+FUzOBuEC3ikmsP
+ZGS2kcUAQ70wQs9UpuMnsjkkvmD3//UyYy4buclWsnLxCnA+OXSy9N1l
+-----END PRIVATE KEY-----`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBmzCCAUGgAwIBAgIUUSBPTwPdzdETU+o6Gm7q6xEGhtswCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyODA3MjQxMVoYDzIxMjYxMTA0
+MDcyNDExWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAATnWwk7RIrSHETiR+FUzOBuEC3ikmsPZGS2kcUAQ70wQs9UpuMnsjkk
+vmD3//UyYy4buclWsnLxCnA+OXSy9N1lo28wbTAdBgNVHQ4EFgQUC9ihRNlMKvef
+bF6H7eInE0b8EKQwHwYDVR0jBBgwFoAUC9ihRNlMKvefbF6H7eInE0b8EKQwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI
+zj0EAwIDSAAwRQIhAMbmYqcTl3DSvS+pYClqU4arp6/4i3gyouymSj62G+z/AiAq
+SrnwvR24W/yCPT5e0LrQK3zJjg5ZeTTajXRpqgwpCw==
+-----END CERTIFICATE-----`,
 }
 
 const options = () => ({ signal: new AbortController().signal, maxBytes: 1024 * 1024 })
@@ -275,6 +296,19 @@ describe('the node:http transport', () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(silent.seen).toHaveLength(3)
     expect(silent.open).toBe(0)
+  })
+
+  it('refuses, as fetch does, an https server whose certificate it cannot verify', async () => {
+    const server = createTlsServer(SELF_SIGNED, (_req, res) => res.end('should not be read'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) })
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    const base = { timeoutMs: 5000, signal: new AbortController().signal, now: () => Date.now() }
+    for (const via of [transport().send, fetchTransport(fetch)]) {
+      const result = await send(via, { method: 'GET', url, headers: {}, body: null }, base)
+      expect(result).toMatchObject({ ok: false, retryable: true })
+      expect(result.error).toMatch(/^request failed: self[- ]signed certificate/)
+    }
   })
 
   it('is used for the platform fetch only: any other fetch (a fake, a recorder) is used as given', async () => {
