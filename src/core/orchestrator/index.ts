@@ -260,7 +260,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       signal: new AbortController().signal,
       inComplete: () => undefined,
       inContinue: () => undefined,
-      inNext: () => undefined,
+      inNext: () => true,
       inTimer: () => undefined,
       definition: () => definition,
       event: () => event,

@@ -26,6 +26,12 @@ export const JOB_TIMER = 'run-timer'
 /** A wait just registered looks for an answer among the events that arrived before it (see `Dispatcher`). */
 export const JOB_WAIT_SCAN = 'run-wait-scan'
 
+/**
+ * How long one job carries a run on from step to step before it hands the run back to the queue (behind the jobs
+ * already waiting), so that runs with long chains of slow steps do not keep other events from a worker.
+ */
+export const DEFAULT_CHAIN_BUDGET_MS = 2000
+
 /** Step retries when a step says nothing: a few attempts, exponential backoff with full jitter. */
 export const DEFAULT_STEP_RETRY: BackoffPolicy = {
   attempts: 3,
@@ -79,11 +85,12 @@ export interface Driver {
   /** Schedule the run's next advance. */
   inContinue(runId: string, runAt?: number): void
   /**
-   * A step finished and the run goes on right away. A chaining driver keeps its job (renewing the lease; throws
-   * when the lease was lost, rolling the transaction back, so a step commits only while its job is owned); a
-   * dry run does nothing (its loop calls `advance` again).
+   * A step finished and the run goes on right away. Returns true when the caller goes on with the next step: a
+   * chaining driver keeps its job (checking that it still owns it; throws when the lease was lost, rolling the
+   * transaction back, so a step commits only while its job is owned), a dry run's loop calls `advance` again.
+   * Returns false when the next step was handed to the queue instead (a job that carried its run long enough).
    */
-  inNext(runId: string): void
+  inNext(runId: string): boolean
   inTimer(payload: TimerPayload): void
   definition(run: RunRow): WorkflowDefinition | null
   event(run: RunRow): LoadedEvent | null
@@ -192,6 +199,9 @@ export class Runner {
   /** The driver for a queue job: durable, with the job removed in the step's transaction. */
   jobDriver(ctx: JobContext): Driver {
     const { queue } = this.deps
+    const budget = this.deps.chainBudgetMs ?? DEFAULT_CHAIN_BUDGET_MS
+    // Wall time, not the engine clock: this is about sharing workers now, and is never stored.
+    const startedAt = performance.now()
     return {
       dry: false,
       chains: true,
@@ -203,8 +213,14 @@ export class Runner {
       inContinue: (runId, runAt) => {
         queue.add(JOB_RUN, { runId }, { key: `run:${runId}`, ...(runAt !== undefined ? { runAt } : {}) })
       },
-      inNext: () => {
-        if (!ctx.holdInTransaction()) throw new LeaseLost()
+      inNext: (runId) => {
+        if (performance.now() - startedAt < budget) {
+          if (!ctx.holdInTransaction()) throw new LeaseLost()
+          return true
+        }
+        if (!ctx.completeInTransaction()) throw new LeaseLost()
+        queue.add(JOB_RUN, { runId }, { key: `run:${runId}` })
+        return false
       },
       inTimer: (payload) => {
         queue.add(JOB_TIMER, payload, {
@@ -489,7 +505,7 @@ export class Runner {
 
   /**
    * After a step succeeded (inside its transaction): when no step is left, the run succeeds and its job ends, in
-   * this same transaction; otherwise the run goes on right away (`inNext`). Returns whether it goes on.
+   * this same transaction; otherwise the run goes on (`inNext`). Returns whether the caller goes on with it.
    */
   private inAfterStep(
     current: RunRow,
@@ -512,11 +528,11 @@ export class Runner {
       this.inReleaseSlot(done)
       return false
     }
-    driver.inNext(current.id)
+    const here = driver.inNext(current.id)
     const next = this.runs.update(current, { current_step: step.id, error: null }, now)
     this.runChange(next, changes, driver.dry)
-    memo.after = { run: next, states }
-    return true
+    if (here) memo.after = { run: next, states }
+    return here
   }
 
   /** Record a finished step and go on (or finish the run), in one transaction. */

@@ -42,4 +42,9 @@ export interface OrchestratorDeps {
    */
   callbackUrl(runId: string, stepId: string): string | null
   log?: OrchestratorLog
+  /**
+   * How long (ms of wall time) one job carries a run on from step to step before handing it back to the queue;
+   * `DEFAULT_CHAIN_BUDGET_MS` when not given, 0 for a job per step.
+   */
+  chainBudgetMs?: number
 }

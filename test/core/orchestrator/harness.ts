@@ -28,6 +28,8 @@ export interface HarnessOptions {
   dir?: string
   /** Which source ids exist (workflow triggers must name one); every id by default. */
   sourceExists?: (id: string) => boolean
+  /** How long one job carries a run on from step to step (the orchestrator's default when not given). */
+  chainBudgetMs?: number
 }
 
 export interface TestEvent {
@@ -81,6 +83,7 @@ export class Harness {
       loadEvent: (id) => this.loadEvent(id),
       sourceExists: options.sourceExists ?? (() => true),
       callbackUrl: () => options.callbackBase ?? null,
+      ...(options.chainBudgetMs === undefined ? {} : { chainBudgetMs: options.chainBudgetMs }),
     })
     this.orchestrator.start()
     this.queue.start()

@@ -186,6 +186,28 @@ describe('consecutive steps that need no waiting', () => {
     expect(h.jobs()).toEqual([])
   })
 
+  it('go back to the queue once a job has carried its run for its time budget', async () => {
+    const api = await service((req) => ({ status: 200, body: req.json }))
+    const h = harness({ chainBudgetMs: 0 })
+    const add = vi.spyOn(h.queue, 'add')
+    h.ops['workflows.create'](threeSteps(api.url))
+    const eventId = h.addEvent({ sourceId: 's', type: 'x', body: { n: 4 } })
+    const [runId] = await h.runsOf(eventId)
+    const done = await h.waitForStatus(runId!, 'succeeded')
+    // With no budget, every step after the first is taken up by a job of its own, queued behind other work.
+    expect(add.mock.calls.map(([kind]) => kind)).toEqual(['dispatch', 'run', 'run'])
+    expect(done.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'succeeded'],
+      ['c', 'succeeded'],
+    ])
+    expect(api.requests.map((r) => [r.path, r.json])).toEqual([
+      ['/a', { n: 4 }],
+      ['/c', { doubled: 8 }],
+    ])
+    expect(h.jobs()).toEqual([])
+  })
+
   it('commit nothing once another worker owns the job', async () => {
     let answerA: (() => void) | null = null
     const api = await service(
