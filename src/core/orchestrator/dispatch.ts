@@ -139,9 +139,11 @@ export class Dispatcher {
 
   /** Waiting runs this event resumes (fan-in: every waiting run it answers). */
   async matchingWaits(event: LoadedEvent): Promise<WaitRow[]> {
+    const waits = this.runs.waitsFor(event.summary.sourceId)
+    if (!waits.length) return []
     const seq = this.runs.eventSeq(event.summary.id)
     const out: WaitRow[] = []
-    for (const wait of this.runs.waitsFor(event.summary.sourceId)) {
+    for (const wait of waits) {
       const run = this.runs.get(wait.run_id)
       if (run && (await this.waitAccepts(wait, run, event, seq))) out.push(wait)
     }
