@@ -208,6 +208,42 @@ describe('consecutive steps that need no waiting', () => {
     expect(h.jobs()).toEqual([])
   })
 
+  it('hand a run cancelled and retried while its job held it a job of its own', async () => {
+    let h: Harness | null = null
+    let retried = false
+    // The API answers a's request only after the run was cancelled and retried (the answer does not listen to the
+    // cancel): the job that sent it still holds the run's job key, so the retry could not add a job.
+    const fake = (async (url: string | URL | Request) => {
+      const runId = String(url).split('/').at(-1)!
+      if (!retried) {
+        retried = true
+        h!.ops['runs.cancel']({ id: runId })
+        h!.ops['runs.retry']({ id: runId })
+      }
+      return new Response(JSON.stringify({ n: 3 }), { headers: { 'content-type': 'application/json' } })
+    }) as typeof fetch
+    h = harness({ fetch: fake })
+    h.ops['workflows.create']({
+      id: 'chain',
+      name: 'Chain',
+      trigger: { source: 's' },
+      steps: [
+        { id: 'a', kind: 'http', method: 'POST', url: 'http://127.0.0.1:9/a/{{ run.id }}' },
+        { id: 'b', kind: 'set', values: { n: '{{ steps.a.body.n }}' } },
+      ],
+    })
+    const eventId = h.addEvent({ sourceId: 's', type: 'x', body: {} })
+    const [runId] = await h.runsOf(eventId)
+    const done = await h.waitForStatus(runId!, 'succeeded')
+    expect(retried).toBe(true)
+    // a's first answer came for a cancelled run: recorded as an attempt, not as a's result; a ran again.
+    expect(done.steps.map((s) => [s.stepId, s.status, s.attempts.length])).toEqual([
+      ['a', 'succeeded', 2],
+      ['b', 'succeeded', 0],
+    ])
+    expect(h.jobs()).toEqual([])
+  })
+
   it('commit nothing once another worker owns the job', async () => {
     let answerA: (() => void) | null = null
     const api = await service(
