@@ -214,7 +214,8 @@ export class Runner {
         queue.add(JOB_RUN, { runId }, { key: `run:${runId}`, ...(runAt !== undefined ? { runAt } : {}) })
       },
       inNext: (runId) => {
-        if (performance.now() - startedAt < budget) {
+        // While the engine stops, a run goes back to the queue at its next step rather than start it now.
+        if (!queue.stopping && performance.now() - startedAt < budget) {
           if (!ctx.holdInTransaction()) throw new LeaseLost()
           return true
         }

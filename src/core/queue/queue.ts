@@ -230,6 +230,11 @@ export class Queue {
     this.wake()
   }
 
+  /** Whether the queue is not taking work (stopping, or not started): a handler should not start more of it. */
+  get stopping(): boolean {
+    return !this.running
+  }
+
   /**
    * `wake()` only when `add` added a job since the last wake: after a transaction that may or may not have added
    * one (a finishing job wakes the worker by itself, so a commit that added nothing needs no look).

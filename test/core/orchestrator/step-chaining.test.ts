@@ -244,6 +244,38 @@ describe('consecutive steps that need no waiting', () => {
     expect(h.jobs()).toEqual([])
   })
 
+  it('start no further step while the engine stops: the run goes back to the queue and goes on after a restart', async () => {
+    let answerA: (() => void) | null = null
+    const api = await service((req) =>
+      req.path === '/a'
+        ? new Promise<FakeReply>((resolve) => (answerA = () => resolve({ status: 200, body: req.json })))
+        : { status: 200, body: req.json },
+    )
+    const a = harness()
+    a.ops['workflows.create'](threeSteps(api.url))
+    const eventId = a.addEvent({ sourceId: 's', type: 'x', body: { n: 6 } })
+    const [runId] = await a.runsOf(eventId)
+    await waitFor(() => answerA !== null, "a's request to be in flight")
+    // a is answered within the stop's grace: it is recorded, and b is left to the next process.
+    const stopped = a.queue.stop(5000)
+    answerA!()
+    await stopped
+    expect(a.run(runId!).steps.map((s) => [s.stepId, s.status])).toEqual([['a', 'succeeded']])
+    expect(a.jobs()).toEqual([expect.objectContaining({ kind: 'run', status: 'queued' })])
+
+    const b = harness({ dir: a.dir })
+    const done = await b.waitForStatus(runId!, 'succeeded')
+    expect(done.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'succeeded'],
+      ['c', 'succeeded'],
+    ])
+    expect(api.requests.map((r) => [r.path, r.json])).toEqual([
+      ['/a', { n: 6 }],
+      ['/c', { doubled: 12 }],
+    ])
+  })
+
   it('commit nothing once another worker owns the job', async () => {
     let answerA: (() => void) | null = null
     const api = await service(
