@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createEngine, type Engine } from '../../src/core/engine'
@@ -36,13 +36,22 @@ async function send(
 
 /**
  * Fill the filesystem holding `dir` with one preallocated file (fallocate: writing to a full tmpfs can stall
- * instead of failing); returns the file's path.
+ * instead of failing); returns the file's path. The server under test may be writing meanwhile, so what was
+ * free when measured can be gone when asked for: then measure again and take what is left.
  */
 function fill(dir: string): string {
   const file = join(dir, 'filler')
-  const { bavail, bsize } = statfsSync(dir)
-  if (bavail > 0) execFileSync('fallocate', ['-l', String(bavail * bsize), file], { stdio: 'ignore' })
-  else writeFileSync(file, '')
+  writeFileSync(file, '')
+  for (let tries = 0; tries < 20; tries++) {
+    const { bavail, bsize } = statfsSync(dir)
+    if (bavail === 0) break
+    try {
+      const offset = String(statSync(file).size)
+      execFileSync('fallocate', ['-o', offset, '-l', String(bavail * bsize), file], { stdio: 'ignore' })
+    } catch {
+      // ENOSPC: someone else took some of it first.
+    }
+  }
   return file
 }
 
