@@ -1,6 +1,6 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
-import https from 'node:https'
+import { pipeline, Transform, type Readable } from 'node:stream'
 import zlib from 'node:zlib'
+import { Agent, buildConnector } from 'undici'
 
 /** One outgoing request as a transport sends it (already rendered, headers lower-case). */
 export interface TransportRequest {
@@ -26,7 +26,7 @@ export type Transport = (
   options: { signal: AbortSignal; maxBytes: number },
 ) => Promise<TransportResponse>
 
-/** fetch's redirect limit. */
+/** fetch's redirect limit and the statuses it follows. */
 const MAX_REDIRECTS = 20
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Headers that describe a request body, dropped when a redirect turns the request into a GET. */
@@ -48,6 +48,9 @@ const DEFAULT_HEADERS: Record<string, string> = {
   'accept-encoding': 'gzip, deflate',
 }
 
+/** Statuses whose answer has no body (fetch gives them a null body). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304])
+
 /** A transport over any fetch implementation (an injected fake, a dry run's recorder). */
 export function fetchTransport(fetchImpl: typeof fetch): Transport {
   return async (request, { signal, maxBytes }) => {
@@ -60,25 +63,8 @@ export function fetchTransport(fetchImpl: typeof fetch): Transport {
     })
     const headers: Record<string, string> = {}
     response.headers.forEach((value, name) => (headers[name] = value))
-    if (!response.body) return { status: response.status, headers, body: null }
-    const reader = response.body.getReader()
-    const chunks: Buffer[] = []
-    let size = 0
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      chunks.push(Buffer.from(value))
-      if (size >= maxBytes) {
-        await reader.cancel().catch(() => undefined)
-        break
-      }
-    }
-    return {
-      status: response.status,
-      headers,
-      body: Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8'),
-    }
+    const body = response.body ? await readText(response.body, maxBytes) : null
+    return { status: response.status, headers, body }
   }
 }
 
@@ -92,9 +78,9 @@ export interface HttpTransport {
 const PLATFORM_FETCH = globalThis.fetch
 
 /**
- * The transport for the orchestrator's `fetch` dependency: the platform's own fetch is replaced by the
- * node:http(s) transport below (the same behaviour where a step can see it, at a fraction of the CPU per
- * request); any other fetch (a test's fake, a dry run's recorder) is used as given.
+ * The transport for the orchestrator's `fetch` dependency: the platform's own fetch is replaced by the undici
+ * transport below (the same behaviour where a step can see it, at a fraction of the CPU per request); any other
+ * fetch (a test's fake, a dry run's recorder) is used as given.
  */
 export function transportFor(fetchImpl: typeof fetch): HttpTransport {
   if (fetchImpl === PLATFORM_FETCH) return createHttpTransport()
@@ -102,94 +88,106 @@ export function transportFor(fetchImpl: typeof fetch): HttpTransport {
 }
 
 /**
- * The transport for real runs: node:http(s) with keep-alive pools, which costs a fraction of the CPU of the
- * platform's fetch per request, with fetch's behaviour where a step can see it: its default request headers,
- * redirects followed (at most 20; 301/302 after a POST and 303 become a GET without the body; credentials are not
- * sent to another origin), gzip and deflate answers decoded, and the connection closed when `signal` aborts. Idle
- * connections are closed before the server's announced keep-alive time runs out (Node's agent reads the hint),
- * so a request is not sent on a connection the server is closing.
+ * The transport for real runs: undici's `request` over an `Agent` of its own (keep-alive pools; fetch is built on
+ * the same, at several times the CPU per request), with fetch's behaviour where a step can see it: its default
+ * request headers, redirects followed (at most 20; 301/302 after a POST and 303 become a GET without the body;
+ * credentials are not sent to another origin), gzip, deflate and br answers decoded, and the connection closed
+ * when `signal` aborts. Idle connections close before the server's announced keep-alive time runs out.
+ *
+ * Redirects are followed here, not by undici's redirect interceptor, which differs from fetch where a step can
+ * see it: it keeps content-type on a POST turned into a GET, and refuses at once a redirect to a URL it has
+ * already visited (fetch follows such a loop until its limit).
  */
 export function createHttpTransport(): HttpTransport {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true }),
-    'https:': new https.Agent({ keepAlive: true }),
-  }
-  let closed = false
-  for (const agent of Object.values(agents)) {
-    // Once closed, a connection that finishes its request is closed rather than kept for another one.
-    const keep = agent.keepSocketAlive.bind(agent)
-    agent.keepSocketAlive = (socket) => !closed && keep(socket)
-  }
-  const send: Transport = async (request, { signal, maxBytes }) => {
-    let url = new URL(request.url)
-    let method = request.method.toUpperCase()
-    let body = request.body
-    const headers: Record<string, string> = { ...DEFAULT_HEADERS, ...request.headers }
-    for (let redirects = 0; ; redirects++) {
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new Error(`cannot follow a redirect to ${url.protocol} URL ${url.href}`)
-      if (body !== null) headers['content-length'] = String(Buffer.byteLength(body))
-      else delete headers['content-length']
-      const response = await exchange(agents, url, method, headers, body, signal)
-      const location = response.headers.location
-      if (!REDIRECTS.has(response.statusCode ?? 0) || !location) {
-        return {
-          status: response.statusCode ?? 0,
-          headers: flatten(response.headers),
-          body: await readText(response, method, maxBytes),
-        }
-      }
-      response.resume()
-      if (redirects >= MAX_REDIRECTS) throw new Error('redirect count exceeded')
-      const next = new URL(location, url)
-      const status = response.statusCode!
-      if (
-        (status === 303 && method !== 'GET' && method !== 'HEAD') ||
-        ((status === 301 || status === 302) && method === 'POST')
-      ) {
-        method = 'GET'
-        body = null
-        for (const name of BODY_HEADERS) delete headers[name]
-      }
-      if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) delete headers[name]
-      url = next
+  /** The origin of each request under way, once for each (see `connect`). */
+  const underWay: string[] = []
+  const connector = buildConnector({})
+  const agent = new Agent({
+    // The step's own time limit is the only one: undici's 300 s header and body time-outs would cut a longer one.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    // undici 7 opens a new connection for a request aborted while it ran, only to drop the request and keep the
+    // connection idle (nodejs/undici#5845): a connection asked for while no request to its origin is under way is
+    // that one, and is refused.
+    connect: (options, done) => {
+      if (underWay.includes(`${options.protocol}//${options.host}`)) connector(options, done)
+      else done(new Error('no request to this origin is under way'), null)
+    },
+  })
+  const send: Transport = async (request, options) => {
+    const held: string[] = []
+    const hold = (origin: string) => void (held.push(origin), underWay.push(origin))
+    try {
+      return await exchange(agent, request, options, hold)
+    } finally {
+      for (const origin of held) underWay.splice(underWay.indexOf(origin), 1)
+      // undici hands a connection back to its pool one turn of the event loop after the answer ended: a request
+      // sent before that turn would open another connection instead of reusing this one.
+      await new Promise(setImmediate)
     }
   }
   return {
     send,
-    // Requests still in flight finish (the queue gives them their grace); only idle connections close now.
-    close: () => {
-      closed = true
-      for (const agent of Object.values(agents)) {
-        for (const sockets of Object.values(agent.freeSockets))
-          for (const socket of sockets ?? []) socket.destroy()
-      }
-    },
+    // Requests still in flight finish (the queue gives them their grace); idle connections close now.
+    close: () => void agent.close().catch(() => undefined),
   }
 }
 
-function exchange(
-  agents: { 'http:': http.Agent; 'https:': https.Agent },
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | null,
-  signal: AbortSignal,
-): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const options = { method, headers, signal }
-    const req =
-      url.protocol === 'https:'
-        ? https.request(url, { ...options, agent: agents['https:'] })
-        : http.request(url, { ...options, agent: agents['http:'] })
-    req.once('response', resolve)
-    req.once('error', reject)
-    req.end(body ?? undefined)
-  })
+/** One request and the redirects it leads to; `hold` is told each origin before a request is sent there. */
+async function exchange(
+  agent: Agent,
+  request: TransportRequest,
+  { signal, maxBytes }: { signal: AbortSignal; maxBytes: number },
+  hold: (origin: string) => void,
+): Promise<TransportResponse> {
+  let url = new URL(request.url)
+  let method = request.method.toUpperCase()
+  let body = request.body
+  // undici sets content-length from the body (a step's own would be refused if it disagreed).
+  const { 'content-length': _, ...given } = request.headers
+  const headers: Record<string, string> = { ...DEFAULT_HEADERS, ...given }
+  for (let redirects = 0; ; redirects++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`cannot follow a redirect to ${url.protocol} URL ${url.href}`)
+    // undici would drop user:password@ silently; fetch refuses such a URL, and so does this.
+    if (url.username || url.password)
+      throw new Error('a URL with credentials (user:password@) is not sent: use an authorization header')
+    hold(url.origin)
+    const path = url.pathname + url.search
+    const response = await agent.request({ origin: url.origin, path, method, headers, body, signal })
+    const { statusCode: status, headers: received, body: answer } = response
+    const location = received.location
+    if (!REDIRECTS.has(status) || typeof location !== 'string') {
+      const empty = method === 'HEAD' || NULL_BODY.has(status)
+      // An answer not used is read and dropped, so that its connection can carry the next request.
+      if (empty) void answer.dump()
+      const coding = String(received['content-encoding'] ?? '')
+        .trim()
+        .toLowerCase()
+      return {
+        status,
+        headers: flatten(received),
+        body: empty ? null : await readText(decoded(answer, coding), maxBytes),
+      }
+    }
+    void answer.dump()
+    if (redirects >= MAX_REDIRECTS) throw new Error('redirect count exceeded')
+    const next = new URL(location, url)
+    if (
+      (status === 303 && method !== 'GET' && method !== 'HEAD') ||
+      ((status === 301 || status === 302) && method === 'POST')
+    ) {
+      method = 'GET'
+      body = null
+      for (const name of BODY_HEADERS) delete headers[name]
+    }
+    if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) delete headers[name]
+    url = next
+  }
 }
 
 /** Response headers as one string per name (repeated ones joined with ", ", as fetch's Headers has them). */
-function flatten(headers: IncomingHttpHeaders): Record<string, string> {
+function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
@@ -197,76 +195,53 @@ function flatten(headers: IncomingHttpHeaders): Record<string, string> {
   return out
 }
 
-/** Statuses whose answer has no body (fetch gives them a null body). */
-const NULL_BODY = new Set([101, 103, 204, 205, 304])
+/** The decoders for the content codings fetch decodes; an answer in any other coding is left as it is. */
+const DECODERS = new Map<string, () => Transform>([
+  ['gzip', zlib.createGunzip],
+  ['x-gzip', zlib.createGunzip],
+  ['br', zlib.createBrotliDecompress],
+  ['deflate', inflate],
+])
 
-/** A decoder for a content coding, as fetch applies it; null for identity or a coding it leaves alone. */
-function decoderFor(
-  coding: string,
-  first: Buffer,
-): zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress | null {
-  if (coding === 'gzip' || coding === 'x-gzip') return zlib.createGunzip()
-  // "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: the first byte tells them apart.
-  if (coding === 'deflate')
-    return (first[0]! & 0x0f) === 0x08 ? zlib.createInflate() : zlib.createInflateRaw()
-  if (coding === 'br') return zlib.createBrotliDecompress()
-  return null
+/** The body decoded (a failure on either side, a cut connection or a corrupt answer, ends both for the reader). */
+function decoded(body: Readable, coding: string): Readable {
+  const decoder = DECODERS.get(coding)
+  return decoder ? pipeline(body, decoder(), () => undefined) : body
+}
+
+/** "deflate" is meant to be zlib-wrapped, but some servers send it raw: the first byte tells them apart. */
+function inflate(): Transform {
+  let inflater: zlib.Inflate | zlib.InflateRaw | undefined
+  const out: Transform = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      inflater ??= ((chunk[0]! & 0x0f) === 0x08 ? zlib.createInflate() : zlib.createInflateRaw())
+        .on('data', (data: Buffer) => out.push(data))
+        .once('error', (error) => out.destroy(error))
+      inflater.write(chunk, () => done())
+    },
+    flush(done) {
+      if (inflater) inflater.once('end', () => done()).end()
+      else done()
+    },
+    destroy(error, done) {
+      inflater?.destroy()
+      done(error)
+    },
+  })
+  return out
 }
 
 /**
- * The body as text, decoded as fetch decodes it (gzip, deflate, br), cut at `maxBytes` of decoded bytes (the
- * rest is not read: the connection is closed). Null for a HEAD request or a status without a body.
+ * The (decoded) body as text, cut at `maxBytes`: the rest is not read (leaving the loop destroys or cancels the
+ * body, which closes its connection).
  */
-function readText(response: IncomingMessage, method: string, maxBytes: number): Promise<string | null> {
-  if (method === 'HEAD' || NULL_BODY.has(response.statusCode ?? 0)) {
-    response.resume()
-    return Promise.resolve(null)
+async function readText(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of body) {
+    chunks.push(chunk)
+    size += chunk.byteLength
+    if (size >= maxBytes) break
   }
-  const coding = (response.headers['content-encoding'] ?? '').trim().toLowerCase()
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let settled = false
-    let received = false
-    let decoder: ReturnType<typeof decoderFor> | undefined
-    const finish = () => {
-      if (settled) return
-      settled = true
-      resolve(Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8'))
-    }
-    const fail = (error: Error) => {
-      if (settled) return
-      settled = true
-      decoder?.destroy()
-      reject(error)
-    }
-    const collect = (chunk: Buffer) => {
-      if (settled) return
-      chunks.push(chunk)
-      size += chunk.length
-      if (size >= maxBytes) {
-        finish()
-        decoder?.destroy()
-        response.destroy()
-      }
-    }
-    response.on('data', (chunk: Buffer) => {
-      if (decoder === undefined) {
-        decoder = decoderFor(coding, chunk)
-        decoder?.on('data', collect).once('end', finish).once('error', fail)
-      }
-      if (decoder) decoder.write(chunk)
-      else collect(chunk)
-    })
-    response.once('end', () => {
-      received = true
-      if (decoder) decoder.end()
-      else finish()
-    })
-    response.once('error', fail)
-    // A connection cut (or an abort) while the answer is read: no "end", only "close".
-    response.once('close', () => {
-      if (!received) fail(new Error('the connection closed before the answer was complete'))
-    })
-  })
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8')
 }
