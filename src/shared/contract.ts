@@ -215,6 +215,13 @@ function op<R>() {
   return <I extends z.ZodType>(spec: Omit<OperationSpec<I, R>, 'result'>): OperationSpec<I, R> => spec
 }
 
+/** How long a rotated-out secret still verifies: a day unless said, at most thirty. */
+const graceSecondsSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(30 * 86400)
+  .default(86400)
 const empty = z.object({}).strict()
 const byId = z.object({ id }).strict()
 
@@ -240,12 +247,7 @@ export const operations = {
       .object({
         id,
         secret: z.string().min(1).max(4096).optional(),
-        graceSeconds: z
-          .number()
-          .int()
-          .min(0)
-          .max(30 * 86400)
-          .default(86400),
+        graceSeconds: graceSecondsSchema,
       })
       .strict(),
   }),
@@ -425,12 +427,7 @@ export const operations = {
     input: z
       .object({
         secret: standardWebhooksSecretSchema.optional(),
-        graceSeconds: z
-          .number()
-          .int()
-          .min(0)
-          .max(30 * 86400)
-          .default(86400),
+        graceSeconds: graceSecondsSchema,
       })
       .strict(),
   }),

@@ -4,7 +4,7 @@ import type { AlertWebhookDelivery, AlertWebhookSettings } from '../../../shared
 import { describeError, issuesOf } from '../api/api-errors'
 import { useApp } from '../app-context'
 import { formatTime } from '../format'
-import { CopyButton } from './copy-button'
+import { SecretOnce } from './secret-once'
 import { useAction } from './use-action'
 
 /** One line about a delivery attempt: what the target answered, or why it never did. */
@@ -13,20 +13,6 @@ export function describeDelivery(d: AlertWebhookDelivery): string {
   return d.ok
     ? `${what} delivered at ${formatTime(d.at)}: the target answered ${d.status}`
     : `${what} not delivered at ${formatTime(d.at)}: ${d.error ?? `the target answered ${d.status}`}`
-}
-
-function NewSecret({ secret, onDone }: { secret: string; onDone: () => void }) {
-  return (
-    <div className="secret-once" role="status">
-      <p>
-        New signing secret — put it into the service that receives the alerts now; it is never shown again:{' '}
-        <code className="secret">{secret}</code> <CopyButton text={secret} label="Copy secret" />
-      </p>
-      <button type="button" className="small" onClick={onDone}>
-        Done
-      </button>
-    </div>
-  )
 }
 
 /**
@@ -193,7 +179,13 @@ export function AlertWebhookSettingsCard() {
               {delivery ? describeDelivery(delivery) : 'none since the engine started'}
             </dd>
           </dl>
-          {secret && <NewSecret secret={secret} onDone={() => setSecret(null)} />}
+          {secret && (
+            <SecretOnce
+              secret={secret}
+              where="put it into the service that receives the alerts"
+              onDone={() => setSecret(null)}
+            />
+          )}
           {on && (
             <div className="actions">
               <button type="button" disabled={testing} onClick={() => void sendTest()}>

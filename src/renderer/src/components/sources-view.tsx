@@ -7,6 +7,9 @@ import { formatAgo, formatPercent } from '../format'
 import { CopyButton } from './copy-button'
 import { ProviderIcon } from './provider-icon'
 import { useAction } from './use-action'
+import { SecretOnce } from './secret-once'
+
+const PROVIDER_SECRET = 'copy it into the provider'
 
 /** A fresh signing secret in the same form the server generates (`whsec_` + 32 random bytes, base64). */
 export function generateSecret(): string {
@@ -36,20 +39,6 @@ export function healthFromMetrics(metrics: Metrics | null): Map<string, SourceHe
     out.set(row.sourceId, h)
   }
   return out
-}
-
-function SecretOnce({ secret, onDone }: { secret: string; onDone: () => void }) {
-  return (
-    <div className="secret-once" role="status">
-      <p>
-        New signing secret — copy it into the provider now; it is never shown again:{' '}
-        <code className="secret">{secret}</code> <CopyButton text={secret} label="Copy secret" />
-      </p>
-      <button type="button" className="small" onClick={onDone}>
-        Done
-      </button>
-    </div>
-  )
 }
 
 function SourceCard({
@@ -141,7 +130,7 @@ function SourceCard({
             : `${formatPercent(errorRate)} rejected of ${health!.received} received`}
         </dd>
       </dl>
-      {secret && <SecretOnce secret={secret} onDone={() => setSecret(null)} />}
+      {secret && <SecretOnce secret={secret} where={PROVIDER_SECRET} onDone={() => setSecret(null)} />}
       {testResult && (
         <p role="status" className={testResult.status < 300 ? 'ok-text' : 'error-text'}>
           Test event answered {testResult.status}.{' '}
@@ -261,7 +250,11 @@ function AddSource({ presets, onDone }: { presets: ProviderPreset[]; onDone: () 
           <CopyButton text={url} label="Copy URL" />
         </p>
         {created.secret && (
-          <SecretOnce secret={created.secret} onDone={() => setCreated({ ...created, secret: null })} />
+          <SecretOnce
+            secret={created.secret}
+            where={PROVIDER_SECRET}
+            onDone={() => setCreated({ ...created, secret: null })}
+          />
         )}
         {preset && <p className="setup-text">{setupText(preset, url)}</p>}
         <button type="button" onClick={onDone}>
