@@ -8,7 +8,10 @@ import type { AlertWebhookTarget } from './alert-webhook'
 
 const KEY = 'alerts.webhook'
 
-/** The settings row: the URL in clear, the secrets sealed with the engine's cipher (base64). */
+/**
+ * The settings row, sealed with the engine's cipher (base64): the secrets, and the URL too, since a chat
+ * service's webhook URL is itself a credential.
+ */
 interface Stored {
   url: string
   secret: string
@@ -49,7 +52,7 @@ export class AlertWebhookSettingsStore {
       const inGrace =
         stored.previousSecret !== null && stored.previousUntil !== null && now < stored.previousUntil
       target = {
-        url: stored.url,
+        url: this.open(stored.url),
         secret: this.open(stored.secret),
         previousSecret: inGrace ? this.open(stored.previousSecret!) : null,
       }
@@ -72,13 +75,15 @@ export class AlertWebhookSettingsStore {
       }
     const stored = this.stored()
     let secretHint: string | null = null
+    let url: string | null = null
     try {
+      url = stored ? this.open(stored.url) : null
       secretHint = stored ? hint(this.target()!.secret) : null
     } catch {
-      // A secret sealed with another key (the key file was replaced) cannot be shown; it still counts as set.
+      // Sealed with another key (the key file was replaced): it cannot be shown; it still counts as set.
     }
     return {
-      url: stored?.url ?? null,
+      url,
       hasSecret: stored !== null,
       secretHint,
       previousSecretUntil:
@@ -103,7 +108,7 @@ export class AlertWebhookSettingsStore {
     const current = this.stored()
     const next = secret ?? (current ? null : generateWebhookSecret())
     this.write({
-      url,
+      url: this.seal(url),
       secret: next === null ? current!.secret : this.seal(next),
       // Giving a secret here replaces it outright; a grace period is what rotateSecret is for.
       previousSecret: next === null ? current!.previousSecret : null,
@@ -148,8 +153,8 @@ export class AlertWebhookSettingsStore {
     this.cached = null
   }
 
-  private seal(secret: string): string {
-    return this.cipher.encrypt(secret).toString('base64')
+  private seal(text: string): string {
+    return this.cipher.encrypt(text).toString('base64')
   }
 
   private open(sealed: string): string {

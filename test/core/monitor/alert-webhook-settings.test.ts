@@ -167,8 +167,10 @@ describe('the alert webhook setting', () => {
     await engine!.stop()
     engine = null
     const onDisk = readFileSync(join(dir.path, 'switchboard.db')).toString('latin1')
-    expect(onDisk).toContain('/alerts?moved=1')
+    // The row is there, and neither the secret nor the URL (a chat webhook URL is a credential) is in clear.
+    expect(onDisk).toContain('alerts.webhook')
     expect(onDisk).not.toContain(secret.slice('whsec_'.length))
+    expect(onDisk).not.toContain('/alerts?moved=1')
   })
 
   it('delivers an opening alert signed with the secret shown, verifiable with standardwebhooks', async () => {
