@@ -3,7 +3,7 @@ import type { RunSummary } from '../../shared/domain'
 import { typeMatches, type WorkflowDefinition } from '../../shared/workflow'
 import { newId } from '../ids'
 import { evaluate, expressionInput, truthy } from './expressions'
-import { EARLIER_EVENTS_LIMIT, type RunRow, type RunStore, type WaitRow } from './run-store'
+import { EARLIER_EVENTS_LIMIT, succeededOutputs, type RunRow, type RunStore, type WaitRow } from './run-store'
 import { JOB_RUN, type Runner, type WaitScanPayload } from './runner'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import type { WorkflowStore } from './workflow-store'
@@ -102,11 +102,7 @@ export class Dispatcher {
     if (callbackFor !== null) return callbackFor === run.id
     if (!wait.match) return true
     const runEvent = this.deps.loadEvent(run.event_id)
-    const steps: Record<string, unknown> = {}
-    for (const s of this.runs.steps(run.id)) {
-      if (s.status === 'succeeded')
-        steps[s.step_id] = s.output === null ? null : (JSON.parse(s.output) as unknown)
-    }
+    const steps = succeededOutputs(this.runs.steps(run.id))
     try {
       const matched = await evaluate(
         wait.match,

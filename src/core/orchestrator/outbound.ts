@@ -2,21 +2,13 @@ import { Webhook } from 'standardwebhooks'
 import type { HttpStep, WebhookStep } from '../../shared/workflow'
 import { parseDuration } from '../queue/backoff'
 import { render, renderText } from './expressions'
-import type { Transport, TransportResponse } from './http-transport'
+import type { Transport, TransportRequest, TransportResponse } from './http-transport'
 
-/** An outgoing request, fully rendered. */
-export interface OutboundRequest {
-  method: string
-  url: string
-  headers: Record<string, string>
-  body: string | null
-}
+/** An outgoing request, fully rendered: what the transport sends. */
+export type OutboundRequest = TransportRequest
 
-export interface OutboundResponse {
-  status: number
-  headers: Record<string, string>
-  body: string | null
-}
+/** An answer as an attempt records it (the body cut to a summary). */
+export type OutboundResponse = TransportResponse
 
 /** What one attempt came to. */
 export interface CallResult {

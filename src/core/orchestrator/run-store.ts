@@ -37,6 +37,16 @@ export interface StepRow {
   finished_at: number | null
 }
 
+/** What expressions see as `steps`: each succeeded step's output by step id. */
+export function succeededOutputs(rows: Iterable<StepRow>): Record<string, unknown> {
+  const steps: Record<string, unknown> = {}
+  for (const s of rows) {
+    if (s.status === 'succeeded')
+      steps[s.step_id] = s.output === null ? null : (JSON.parse(s.output) as unknown)
+  }
+  return steps
+}
+
 export interface WaitRow {
   run_id: string
   step_id: string

@@ -16,7 +16,7 @@ import {
   type OutboundRequest,
 } from './outbound'
 import { transportFor, type HttpTransport, type Transport } from './http-transport'
-import type { RunRow, RunStore, StepRow } from './run-store'
+import { succeededOutputs, type RunRow, type RunStore, type StepRow } from './run-store'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import type { WorkflowStore } from './workflow-store'
 
@@ -308,8 +308,7 @@ export class Runner {
   ): Record<string, unknown> {
     if (memo.event === undefined) memo.event = driver.event(run)
     const event = memo.event
-    const steps: Record<string, unknown> = {}
-    for (const s of states.values()) if (s.status === 'succeeded') steps[s.step_id] = parse(s.output)
+    const steps = succeededOutputs(states.values())
     return expressionInput(event?.json, {
       event: event?.json ?? null,
       headers: event?.headers ?? {},
