@@ -168,6 +168,7 @@ export async function loadBacklog(db: Db, total: number): Promise<{ loadMs: numb
         events.insert(event)
       }
     }).immediate()
+    events.settle(true)
     await new Promise((r) => setImmediate(r))
   }
   new SearchIndexer(db, { batch: 100_000 }).indexAll()

@@ -34,6 +34,8 @@ function seed(dataDir: string, count: number): void {
       }
     }).immediate()
   }
+  // Every accepted event owns a dedup key, which the engine holds in memory.
+  db.exec(`INSERT INTO dedup_keys (event_seq, key) SELECT seq, dedup_key(source_id, dedup_id) FROM events`)
   db.close()
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../shared/contract'
 import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
+import { DedupIndex } from './events/dedup-index'
 import { EventStore } from './events/event-store'
 import { SearchIndexer } from './events/search-index'
 import { createOrchestrator } from './orchestrator'
@@ -119,7 +120,9 @@ export function createEngine(config: EngineConfig): Engine {
   const publicBase = () => tunnelUrl()
 
   const sources = new SourceStore(db, cipher, clock, changes, { receiverBase, publicBase })
-  const events = new EventStore(db)
+  // Read once, before intake opens: every key an accepted event owns (see DedupIndex).
+  const dedup = DedupIndex.load(db)
+  const events = new EventStore(db, dedup)
   const queue = new Queue(workDb, {
     clock,
     random,
@@ -171,6 +174,7 @@ export function createEngine(config: EngineConfig): Engine {
     fetch: config.fetch,
     cipher,
     alertWebhook: config.alertWebhook ?? null,
+    onDedupKeysDeleted: (deleted) => dedup.release(deleted),
     log,
   })
   observers.push(monitor.observe)

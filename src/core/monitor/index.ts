@@ -18,6 +18,7 @@ import { Histogram } from './histogram'
 import { MetricRecorder, MINUTE, UNKNOWN_SOURCE } from './metric-recorder'
 import { MonitorSettingsStore } from './monitor-settings'
 import { renderPrometheus, type Family } from './prometheus'
+import type { DedupRelease } from '../events/dedup-index'
 import { preferIncrementalVacuum, Retention, type RetentionReport } from './retention'
 
 export type { AlertSink } from './alert-sink'
@@ -43,6 +44,8 @@ export interface MonitorDeps {
   /** An alert webhook fixed by configuration: wins over the one set through the API (null or absent: none). */
   alertWebhook?: AlertWebhookTarget | null
   log?: Log
+  /** Retention deleted these events' dedup keys (the engine's in-memory dedup index forgets them). */
+  onDedupKeysDeleted?: (events: DedupRelease[]) => void
   /** Timer periods; defaults: rules every 30 s, retention hourly, per-minute rollups kept 7 days. */
   intervals?: { evaluateMs?: number; retentionMs?: number; rollupKeepMs?: number }
 }
@@ -159,7 +162,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     deadLettersOpen: () => deps.deadLettersOpen(),
     storeBytes,
   })
-  const retention = new Retention(db, settingsStore)
+  const retention = new Retention(db, settingsStore, { onKeysDeleted: deps.onDedupKeysDeleted })
 
   const guard = (what: string, fn: () => void) => {
     try {

@@ -1,3 +1,4 @@
+import type { DedupRelease } from '../events/dedup-index'
 import type { Db } from '../store/database'
 import type { MonitorSettingsStore } from './monitor-settings'
 
@@ -18,6 +19,8 @@ export interface RetentionOptions {
   /** A full VACUUM (which converts the file to incremental auto-vacuum) runs when this share of pages is free. */
   vacuumFreeRatio?: number
   vacuumMinFreeBytes?: number
+  /** Told, after each committed batch, which events' dedup keys went with them (the in-memory dedup index). */
+  onKeysDeleted?: (events: DedupRelease[]) => void
 }
 
 interface Candidate {
@@ -40,7 +43,8 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  */
 export class Retention {
   private readonly batchSize: number
-  private readonly options: Required<RetentionOptions>
+  private readonly options: Required<Omit<RetentionOptions, 'onKeysDeleted'>>
+  private readonly onKeysDeleted: (events: DedupRelease[]) => void
   private running: Promise<RetentionReport> | null = null
 
   constructor(
@@ -55,6 +59,7 @@ export class Retention {
       vacuumMinFreeBytes: 8 * 1024 * 1024,
       ...options,
     }
+    this.onKeysDeleted = options.onKeysDeleted ?? (() => {})
     this.batchSize = this.options.batchSize
   }
 
@@ -96,9 +101,7 @@ export class Retention {
       `SELECT seq FROM events WHERE source_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?`,
     )
     const deleteEvent = db.prepare(`DELETE FROM events WHERE seq = ?`)
-    const deleteKey = db.prepare(
-      `DELETE FROM dedup_keys WHERE source_id = ? AND dedup_id = ? AND event_id = ?`,
-    )
+    const deleteKey = db.prepare(`DELETE FROM dedup_keys WHERE event_seq = ?`)
 
     for (const sourceId of this.sourceIds()) {
       const { maxAgeDays, maxEvents } = this.settings.forSource(sourceId).retention
@@ -135,6 +138,7 @@ export class Retention {
               ).map((r) => r.event_id),
             )
           : new Set<string>()
+        const released: DedupRelease[] = []
         db.transaction(() => {
           for (const row of due) {
             if (busy.has(row.id) || referenced.has(row.id)) {
@@ -143,10 +147,12 @@ export class Retention {
             }
             deleteRunsOf?.(row.id)
             deleteEvent.run(row.seq)
-            deleteKey.run(sourceId, row.dedup_id, row.id)
+            if (deleteKey.run(row.seq).changes > 0)
+              released.push({ seq: row.seq, sourceId, dedupId: row.dedup_id })
             report.deleted++
           }
         }).immediate()
+        this.onKeysDeleted(released)
         await yieldToIo()
       }
     }

@@ -18,11 +18,13 @@ export class GroupCommit<T, R> {
   /**
    * @param write  runs inside the transaction, once per item, in arrival order
    * @param afterCommit  runs after a successful commit with the items and results (notify, wake workers)
+   * @param afterRollback  runs when the transaction failed, before the writers are rejected (undo in-memory state)
    */
   constructor(
     private readonly db: Db,
     private readonly write: (item: T) => R,
     private readonly afterCommit: (items: T[], results: R[]) => void,
+    private readonly afterRollback: () => void = () => {},
     private readonly maxBatch = 1000,
   ) {}
 
@@ -47,6 +49,7 @@ export class GroupCommit<T, R> {
     try {
       results = this.db.transaction(() => batch.map((p) => this.write(p.item))).immediate()
     } catch (error) {
+      this.afterRollback()
       for (const p of batch) p.reject(error)
       return
     }

@@ -118,6 +118,7 @@ export class Receiver {
       deps.db,
       (write) => this.write(write),
       (writes, results) => this.afterCommit(writes, results),
+      () => deps.events.settle(false),
     )
   }
 
@@ -459,6 +460,7 @@ export class Receiver {
   }
 
   private afterCommit(writes: Write[], results: WriteResult[]): void {
+    this.deps.events.settle(true)
     let wake = false
     writes.forEach((write, i) => {
       const result = results[i]!

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { dedupKey } from './dedup-key'
 
 export type Db = Database.Database
 
@@ -41,6 +42,10 @@ export function openDatabase(options: OpenOptions): Db {
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   db.pragma('temp_store = MEMORY')
+  // Migration 008 computes the keys of existing dedup entries with it.
+  db.function('dedup_key', { deterministic: true }, (sourceId, dedupId) =>
+    dedupKey(String(sourceId), String(dedupId)),
+  )
   if (options.migrate !== false) migrate(db, options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR)
   return db
 }

@@ -3,6 +3,7 @@ import type { Change } from '../../../src/shared/contract'
 import type { EventStatus, RunStatus, RunSummary } from '../../../src/shared/domain'
 import { ChangeBus } from '../../../src/core/changes'
 import { FakeClock } from '../../../src/core/clock'
+import { DedupIndex } from '../../../src/core/events/dedup-index'
 import { SearchIndexer } from '../../../src/core/events/search-index'
 import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
 import { newId } from '../../../src/core/ids'
@@ -21,6 +22,7 @@ export interface MonitorFixture {
   changes: ChangeBus
   emitted: Change[]
   events: EventStore
+  dedup: DedupIndex
   sources: SourceStore
   cipher: KeyFileCipher
   monitor: Monitor
@@ -38,7 +40,8 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
   const changes = new ChangeBus()
   const emitted: Change[] = []
   changes.subscribe((c) => emitted.push(c))
-  const events = new EventStore(db)
+  const dedup = DedupIndex.load(db)
+  const events = new EventStore(db, dedup)
   const searchIndex = new SearchIndexer(db)
   const cipher = new KeyFileCipher(join(dir.path, 'secret.key'))
   const sources = new SourceStore(db, cipher, clock, changes, {
@@ -55,6 +58,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     deadLettersOpen: () => deadLetters.count,
     dataDir: dir.path,
     cipher,
+    onDedupKeysDeleted: (deleted) => dedup.release(deleted),
     ...overrides,
   })
   return {
@@ -64,6 +68,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     changes,
     emitted,
     events,
+    dedup,
     sources,
     cipher,
     monitor,
@@ -74,6 +79,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     addEvent(sourceId, fields = {}) {
       const event = sampleEvent(sourceId, clock.now(), fields)
       db.transaction(() => events.insert(event)).immediate()
+      events.settle(true)
       searchIndex.indexAll()
       return event
     },

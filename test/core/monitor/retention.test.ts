@@ -131,7 +131,12 @@ describe('retention', () => {
     expect(exists(old.succeeded.id)).toBe(false)
     for (const kept of [old.running, old.waiting, old.deadOpen, old.pendingJob, fresh])
       expect(exists(kept.id)).toBe(true)
-    const keys = f.db.prepare(`SELECT event_id FROM dedup_keys`).all() as Array<{ event_id: string }>
+    const keys = f.db
+      .prepare(`SELECT e.id AS event_id FROM dedup_keys k JOIN events e ON e.seq = k.event_seq`)
+      .all() as Array<{ event_id: string }>
+    expect(f.db.prepare(`SELECT COUNT(*) FROM dedup_keys`).pluck().get()).toBe(keys.length)
+    // The in-memory index forgot the deleted events' keys too.
+    expect(f.dedup.count).toBe(keys.length)
     expect(keys.map((k) => k.event_id).sort()).toEqual(
       [old.running.id, old.waiting.id, old.deadOpen.id, old.pendingJob.id, fresh.id].sort(),
     )
