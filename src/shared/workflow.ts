@@ -2,8 +2,10 @@
  * The workflow document: what a person writes (or imports as a `.json` file), validated by one zod schema that
  * is also exported as JSON Schema for the editor. Pure: zod and jsonata only.
  *
- * Expressions (`when`, `match`, `value`) and `{{ … }}` templates are JSONata. They see `event` (the parsed body),
- * `headers`, `source`, `steps.<id>` (each finished step's output), `secrets` and `run`.
+ * Expressions (`when`, `match`, `value`) and `{{ … }}` templates are JSONata. They all see the same names:
+ * `event` (the parsed body; `body` is the same), `headers`, `source`, `type`, `path`, `steps.<id>` (each finished
+ * step's output), `secrets` and `run` (`id`, `eventId`, `workflowId`, `workflowVersion`, `event`: the trigger
+ * event's body, `callbackUrl`; null in a trigger's `when`). In a wait's `match` the event is the candidate answer.
  */
 import jsonata from 'jsonata'
 import { z } from 'zod'

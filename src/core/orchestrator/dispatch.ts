@@ -2,9 +2,10 @@ import type { Change } from '../../shared/contract'
 import type { RunSummary } from '../../shared/domain'
 import { typeMatches, type WorkflowDefinition } from '../../shared/workflow'
 import { newId } from '../ids'
-import { evaluate, expressionInput, truthy } from './expressions'
+import { evaluate, truthy } from './expressions'
 import { EARLIER_EVENTS_LIMIT, succeededOutputs, type RunRow, type RunStore, type WaitRow } from './run-store'
 import { JOB_RUN, type Runner, type WaitScanPayload } from './runner'
+import { expressionScope, scopeEvent, scopeRun } from './scope'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import type { WorkflowStore } from './workflow-store'
 
@@ -54,15 +55,7 @@ export class Dispatcher {
       return truthy(
         await evaluate(
           definition.trigger.when,
-          expressionInput(event.json, {
-            event: event.json ?? null,
-            headers: event.headers,
-            source: event.summary.sourceId,
-            type: event.summary.type,
-            secrets: this.deps.vault.values(),
-            steps: {},
-            run: null,
-          }),
+          expressionScope(scopeEvent(event), { steps: {}, secrets: this.deps.vault.values(), run: null }),
         ),
       )
     } catch (error) {
@@ -102,25 +95,17 @@ export class Dispatcher {
     if (callbackFor !== null) return callbackFor === run.id
     if (!wait.match) return true
     const runEvent = this.deps.loadEvent(run.event_id)
-    const steps = succeededOutputs(this.runs.steps(run.id))
+    const callbackUrl = this.runner.callbackUrl(
+      run,
+      this.workflows.version(run.workflow_id, run.workflow_version),
+    )
     try {
       const matched = await evaluate(
         wait.match,
-        expressionInput(event.json, {
-          event: event.json ?? null,
-          body: event.json ?? null,
-          headers: event.headers,
-          source: event.summary.sourceId,
-          type: event.summary.type,
-          path: event.path,
-          steps,
+        expressionScope(scopeEvent(event), {
+          steps: succeededOutputs(this.runs.steps(run.id)),
           secrets: this.deps.vault.values(),
-          run: {
-            id: run.id,
-            eventId: run.event_id,
-            workflowId: run.workflow_id,
-            event: runEvent?.json ?? null,
-          },
+          run: scopeRun(run, runEvent, callbackUrl),
         }),
       )
       return truthy(matched)

@@ -5,7 +5,7 @@ import { walkSteps, type Step, type WaitForEventStep, type WorkflowDefinition } 
 import { newId } from '../ids'
 import { backoff, parseDuration, type BackoffPolicy } from '../queue/backoff'
 import type { JobContext } from '../queue/queue'
-import { evaluate, expressionInput, render, renderText, truthy } from './expressions'
+import { evaluate, render, renderText, truthy } from './expressions'
 import {
   ABORTED_BY_CANCEL,
   buildHttpRequest,
@@ -17,6 +17,7 @@ import {
 } from './outbound'
 import { transportFor, type HttpTransport, type Transport } from './http-transport'
 import { succeededOutputs, type RunRow, type RunStore, type StepRow } from './run-store'
+import { expressionScope, scopeEvent, scopeRun } from './scope'
 import type { LoadedEvent, OrchestratorDeps } from './types'
 import type { WorkflowStore } from './workflow-store'
 
@@ -296,8 +297,8 @@ export class Runner {
   }
 
   /**
-   * The data expressions see: `event`, `headers`, `source`, `steps`, `secrets`, `run`. `states` are the run's
-   * step rows by step id; the event is loaded once per `advance` (kept in `memo`).
+   * The data a step's expressions see (`expressionScope`, about the trigger event). `states` are the run's step
+   * rows by step id; the event is loaded once per `advance` (kept in `memo`).
    */
   context(
     run: RunRow,
@@ -308,23 +309,15 @@ export class Runner {
   ): Record<string, unknown> {
     if (memo.event === undefined) memo.event = driver.event(run)
     const event = memo.event
-    const steps = succeededOutputs(states.values())
-    return expressionInput(event?.json, {
-      event: event?.json ?? null,
-      headers: event?.headers ?? {},
-      source: run.source_id,
-      type: event?.summary.type ?? null,
-      steps,
-      secrets: this.deps.vault.values(),
-      run: {
-        id: run.id,
-        eventId: run.event_id,
-        workflowId: run.workflow_id,
-        workflowVersion: run.workflow_version,
-        event: event?.json ?? null,
-        callbackUrl: this.callbackUrl(run, definition, states),
+    return expressionScope(
+      event ? scopeEvent(event) : null,
+      {
+        steps: succeededOutputs(states.values()),
+        secrets: this.deps.vault.values(),
+        run: scopeRun(run, event, this.callbackUrl(run, definition, states)),
       },
-    })
+      run.source_id,
+    )
   }
 
   /**
