@@ -174,6 +174,7 @@ export function createEngine(config: EngineConfig): Engine {
     fetch: config.fetch,
     cipher,
     alertWebhook: config.alertWebhook ?? null,
+    actions,
     onDedupKeysDeleted: (deleted) => dedup.release(deleted),
     log,
   })

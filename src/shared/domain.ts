@@ -178,7 +178,7 @@ export interface WorkflowVersion {
 export interface ActionRecord {
   id: string
   at: number
-  kind: 'retry' | 'replay' | 'resolve' | 'bulk-retry' | 'rotate-secret' | 'test-event'
+  kind: 'retry' | 'replay' | 'resolve' | 'bulk-retry' | 'rotate-secret' | 'test-event' | 'alert-webhook'
   target: string
   detail: Record<string, unknown>
 }

@@ -1,13 +1,14 @@
 import { statfsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError, type OperationHandlers } from '../../shared/contract'
-import type { Metrics } from '../../shared/domain'
+import type { ActionRecord, Metrics } from '../../shared/domain'
 import type { ChangeBus } from '../changes'
 import type { Clock } from '../clock'
 import { newId } from '../ids'
 import type { ReceiverObservation } from '../receiver/receiver'
 import type { SecretCipher } from '../secrets/cipher'
 import type { Db } from '../store/database'
+import type { ActionLog } from '../store/actions'
 import type { Settings } from '../store/settings'
 import type { AlertSink } from './alert-sink'
 import { AlertRules, RULES, type SourceRow } from './alert-rules'
@@ -44,6 +45,8 @@ export interface MonitorDeps {
   /** An alert webhook fixed by configuration: wins over the one set through the API (null or absent: none). */
   alertWebhook?: AlertWebhookTarget | null
   log?: Log
+  /** The history of user actions: setting, rotating and testing the alert webhook are recorded there. */
+  actions?: ActionLog
   /** Retention deleted these events' dedup keys (the engine's in-memory dedup index forgets them). */
   onDedupKeysDeleted?: (events: DedupRelease[]) => void
   /** Timer periods; defaults: rules every 30 s, retention hourly, per-minute rollups kept 7 days. */
@@ -79,6 +82,8 @@ export interface Monitor {
 }
 
 const SERIES_MINUTES = 60
+/** The `target` of actions on the alert webhook in the history. */
+const ALERT_WEBHOOK_TARGET = 'alerts.webhook'
 const STORED = new Set(['accepted', 'duplicate', 'rejected', 'blocked', 'handshake'])
 const REFUSED = new Set(['too-large', 'rate-limited', 'bad-method', 'unsupported'])
 
@@ -357,22 +362,36 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     return renderPrometheus(families)
   }
 
+  /** Record a user action on the alert webhook (inside the change's transaction when it changes something). */
+  const recordAction = (kind: ActionRecord['kind'], detail: Record<string, unknown>) =>
+    deps.actions?.record(kind, ALERT_WEBHOOK_TARGET, detail, clock.now()) ?? null
+  /** Push a recorded action to the UI (after its transaction committed). */
+  const announce = (action: ActionRecord | null) => {
+    if (action) changes.emit({ type: 'action', action })
+  }
+
   const operations: MonitorOperations = {
     'metrics.get': () => metrics(),
     'alerts.list': ({ open }) => ({ items: alerts.list(open) }),
     'alerts.webhook.get': () => webhookSettings.view(webhook.lastDelivery),
     'alerts.webhook.set': ({ url, secret }) => {
-      const result = webhookSettings.set(url, secret)
-      // Only the host: chat services' webhook URLs often carry a token in the path.
-      log(
-        'info',
-        url === null ? 'alert webhook turned off' : 'alert webhook set',
-        url ? { host: new URL(url).host } : {},
-      )
+      // Only the host is logged and recorded: chat services' webhook URLs often carry a token in the path.
+      const host = url === null ? null : new URL(url).host
+      const [result, action] = db.transaction(() => {
+        const set = webhookSettings.set(url, secret)
+        const change = url === null ? 'off' : 'set'
+        return [set, recordAction('alert-webhook', { change, host, newSecret: set.secret !== null })] as const
+      })()
+      announce(action)
+      log('info', url === null ? 'alert webhook turned off' : 'alert webhook set', host ? { host } : {})
       return { webhook: webhookSettings.view(webhook.lastDelivery), secret: result.secret }
     },
     'alerts.webhook.rotateSecret': ({ secret, graceSeconds }) => {
-      const result = webhookSettings.rotate(secret, graceSeconds)
+      const [result, action] = db.transaction(() => {
+        const rotated = webhookSettings.rotate(secret, graceSeconds)
+        return [rotated, recordAction('rotate-secret', { graceSeconds })] as const
+      })()
+      announce(action)
       log('info', 'alert webhook secret rotated', { graceSeconds })
       return { webhook: webhookSettings.view(webhook.lastDelivery), secret: result.secret }
     },
@@ -390,6 +409,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
         data: { test: true },
       })
       if (!delivery) throw new ApiError('conflict', 'no alert webhook is set: set its URL first')
+      announce(recordAction('test-event', { ok: delivery.ok, status: delivery.status }))
       return delivery
     },
     'monitor.settings': () => settingsStore.view(),

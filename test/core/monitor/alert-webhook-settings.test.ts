@@ -314,6 +314,36 @@ describe('the alert webhook setting', () => {
     expect(() => verify(rotated.secret, target.received[1]!)).toThrow()
   })
 
+  it('records setting, rotating, testing and turning it off in the action history, without the URL’s path', async () => {
+    const { engine: e } = await start()
+    const pushed: string[] = []
+    e.changes.subscribe((c) => {
+      if (c.type === 'action') pushed.push(c.action.kind)
+    })
+    await e.call('alerts.webhook.set', { url: `${targetUrl}/T0KEN` })
+    await e.call('alerts.webhook.rotateSecret', { graceSeconds: 60 })
+    await e.call('alerts.webhook.test', {})
+    await e.call('alerts.webhook.set', { url: null })
+    // A refused change records nothing.
+    await refusal(e.call('alerts.webhook.rotateSecret', {}))
+
+    const { items } = await e.call('actions.list', {})
+    const history = items.reverse().map(({ kind, target, detail }) => ({ kind, target, detail }))
+    const host = new URL(targetUrl).host
+    expect(history).toEqual([
+      { kind: 'alert-webhook', target: 'alerts.webhook', detail: { change: 'set', host, newSecret: true } },
+      { kind: 'rotate-secret', target: 'alerts.webhook', detail: { graceSeconds: 60 } },
+      { kind: 'test-event', target: 'alerts.webhook', detail: { ok: true, status: 200 } },
+      {
+        kind: 'alert-webhook',
+        target: 'alerts.webhook',
+        detail: { change: 'off', host: null, newSecret: false },
+      },
+    ])
+    expect(JSON.stringify(items)).not.toContain('T0KEN')
+    expect(pushed).toEqual(history.map((a) => a.kind))
+  })
+
   it('a webhook given in the engine configuration wins and cannot be changed through the API', async () => {
     const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`
     const { engine: e } = await start({ alertWebhook: { url: targetUrl, secret } })
