@@ -215,8 +215,9 @@ export class Runner {
         queue.add(JOB_RUN, { runId }, { key: `run:${runId}`, ...(runAt !== undefined ? { runAt } : {}) })
       },
       inNext: (runId) => {
-        // While the engine stops, a run goes back to the queue at its next step rather than start it now.
-        if (!queue.stopping && performance.now() - startedAt < budget) {
+        // While the engine stops, a run goes back to the queue at its next step rather than start it now; so
+        // does a run whose job has had its time, or while other jobs wait for a worker (fair shares).
+        if (!queue.stopping && performance.now() - startedAt < budget && !queue.othersWaiting()) {
           if (!ctx.holdInTransaction()) throw new LeaseLost()
           return true
         }

@@ -158,6 +158,7 @@ export class Queue {
          WHERE lease_owner = ? AND status = 'running'`,
       ),
       nextReady: db.prepare(`SELECT MIN(run_at) FROM jobs WHERE status = 'queued'`).pluck(),
+      readyNow: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' AND run_at <= ? LIMIT 1`).pluck(),
       nextExpiry: db.prepare(`SELECT MIN(lease_until) FROM jobs WHERE status = 'running'`).pluck(),
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')`),
     }
@@ -233,6 +234,14 @@ export class Queue {
   /** Whether the queue is not taking work (stopping, or not started): a handler should not start more of it. */
   get stopping(): boolean {
     return !this.running
+  }
+
+  /** Every worker is busy and a job is ready to run: one that could go on should let it have a worker. */
+  othersWaiting(): boolean {
+    return (
+      this.inFlight.size >= this.concurrency &&
+      this.stmt.readyNow.get(this.options.clock.now()) !== undefined
+    )
   }
 
   /**

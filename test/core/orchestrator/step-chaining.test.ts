@@ -208,6 +208,23 @@ describe('consecutive steps that need no waiting', () => {
     expect(h.jobs()).toEqual([])
   })
 
+  it('hand the run back after a step while other jobs wait for a worker, so runs take turns', async () => {
+    const api = await service((req) => ({ status: 200, body: req.json }))
+    const h = harness({ workers: 1 })
+    h.ops['workflows.create'](threeSteps(api.url))
+    const first = h.addEvent({ sourceId: 's', type: 'x', body: { n: 1 } })
+    const second = h.addEvent({ sourceId: 's', type: 'x', body: { n: 2 } })
+    const [one] = await h.runsOf(first)
+    const [two] = await h.runsOf(second)
+    await h.waitForStatus(one!, 'succeeded')
+    await h.waitForStatus(two!, 'succeeded')
+    // One worker: the first run does not keep it for all its steps while the second event waits.
+    const order = api.effects()
+    expect(order.indexOf(`${two}:a`)).toBeLessThan(order.indexOf(`${one}:c`))
+    expect(order.sort()).toEqual([`${one}:a`, `${one}:c`, `${two}:a`, `${two}:c`].sort())
+    expect(h.jobs()).toEqual([])
+  })
+
   it('hand a run cancelled and retried while its job held it a job of its own', async () => {
     let h: Harness | null = null
     let retried = false
