@@ -109,6 +109,7 @@ export class Queue {
     replace: Statement
     release: Statement
     nextReady: Statement
+    readyNow: Statement
     nextExpiry: Statement
     depth: Statement
   }
@@ -239,8 +240,7 @@ export class Queue {
   /** Every worker is busy and a job is ready to run: one that could go on should let it have a worker. */
   othersWaiting(): boolean {
     return (
-      this.inFlight.size >= this.concurrency &&
-      this.stmt.readyNow.get(this.options.clock.now()) !== undefined
+      this.inFlight.size >= this.concurrency && this.stmt.readyNow.get(this.options.clock.now()) !== undefined
     )
   }
 
