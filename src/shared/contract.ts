@@ -258,6 +258,10 @@ export const operations = {
     input: byId,
   }),
 
+  /**
+   * Newest first. Follow `nextCursor` until it is null: a search with filters examines a bounded number of
+   * matches per call, so a page may hold fewer than `limit` events (even none) and still have a cursor.
+   */
   'events.list': op<Page<EventSummary>>()({
     method: 'GET',
     path: '/api/events',

@@ -63,6 +63,27 @@ describe('the activity feed', () => {
     expect(await screen.findByText('No events match these filters.')).toBeTruthy()
   })
 
+  it('goes on through older events by itself when a search page comes back empty with a cursor', async () => {
+    const found = makeEvent({ type: 'order.paid', summary: 'The old match' })
+    let release: () => void = () => {}
+    const later = new Promise<void>((resolve) => (release = resolve))
+    const view = renderWithApp(<ActivityView />, {
+      'events.list': async (args: { before?: string }) => {
+        if (!args.before) return { items: [], nextCursor: '900' }
+        if (args.before === '900') return { items: [], nextCursor: '400' }
+        await later
+        return { items: [found], nextCursor: null }
+      },
+    })
+    expect(await screen.findByText('Searching older events…')).toBeTruthy()
+    await act(async () => release())
+    expect(await screen.findByText('The old match')).toBeTruthy()
+    const befores = view.fake.calls
+      .filter((c) => c.name === 'events.list')
+      .map((c) => (c.args as { before?: string }).before)
+    expect(befores).toEqual([undefined, '900', '400'])
+  })
+
   it('moves the selection with j and k', async () => {
     const events = [makeEvent({ summary: 'first' }), makeEvent({ summary: 'second' })]
     const view = renderWithApp(<ActivityView />, {

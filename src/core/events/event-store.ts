@@ -75,6 +75,9 @@ type EventFilter = z.output<typeof eventFilterSchema>
 const SUMMARY_COLUMNS = `seq, id, source_id, provider, received_at, method, path, query, headers, content_type,
   body_size, body_truncated, dedup_id, duplicate_of, type, status, verification, reason, hop, summary`
 
+/** Full-text matches a filtered search examines per page (about 10 ms of reading at most). */
+export const SEARCH_SCAN_PER_PAGE = 10_000
+
 /** Counts runs per event; the orchestrator provides it (the runs table is its own). */
 export type RunCounter = (eventIds: string[]) => Map<string, number>
 
@@ -89,10 +92,15 @@ export class EventStore {
   private readonly hasFts: boolean
   private dedupIndex: DedupIndex | null
 
-  /** @param dedup the engine's one dedup index; a store that only reads never needs it, so it loads lazily. */
+  /**
+   * @param dedup the engine's one dedup index; a store that only reads never needs it, so it loads lazily.
+   * @param searchScan full-text matches a filtered search examines per page before it answers with what it
+   *   found and a cursor to go on from (so a common word with a rare filter cannot make one call read them all).
+   */
   constructor(
     private readonly db: Db,
     dedup?: DedupIndex,
+    private readonly searchScan = SEARCH_SCAN_PER_PAGE,
   ) {
     this.dedupIndex = dedup ?? null
     this.stmt = {
@@ -195,14 +203,28 @@ export class EventStore {
     }
     let from = 'events'
     let order = 'seq'
+    let scanned: (() => number | null) | null = null
     if (filter.q) {
       this.beforeSearch()
       if (this.hasFts) {
         // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
-        from = `(SELECT rowid AS r FROM events_fts WHERE events_fts MATCH ?${filter.before ? ' AND rowid < ?' : ''}
-          ORDER BY rowid DESC) AS m CROSS JOIN events ON events.seq = m.r`
+        // With filters, stop after `searchScan` matches too: the page then ends where the walk stopped.
+        const matches = `SELECT rowid AS r FROM events_fts WHERE events_fts MATCH ?${filter.before ? ' AND rowid < ?' : ''}
+          ORDER BY rowid DESC`
+        const matchParams = [ftsQuery(filter.q), ...(filter.before ? [Number(filter.before)] : [])]
+        if (where.length > 0) {
+          from = `(${matches} LIMIT ?) AS m CROSS JOIN events ON events.seq = m.r`
+          params.unshift(...matchParams, this.searchScan)
+          scanned = () =>
+            (this.db
+              .prepare(`${matches} LIMIT 1 OFFSET ?`)
+              .pluck()
+              .get(...matchParams, this.searchScan - 1) as number | undefined) ?? null
+        } else {
+          from = `(${matches}) AS m CROSS JOIN events ON events.seq = m.r`
+          params.unshift(...matchParams)
+        }
         order = 'm.r'
-        params.unshift(ftsQuery(filter.q), ...(filter.before ? [Number(filter.before)] : []))
       } else {
         where.push(`(instr(CAST(body AS TEXT), ?) > 0 OR instr(headers, ?) > 0)`)
         params.push(filter.q, filter.q)
@@ -213,9 +235,16 @@ export class EventStore {
     const rows = this.db.prepare(sql).all(...params, filter.limit + 1) as EventRow[]
     const page = rows.slice(0, filter.limit)
     const counts = this.runCounter(page.map((r) => r.id))
+    // A search that stopped its walk early goes on below the last match it examined, even from a short page.
+    const walkedTo = rows.length > filter.limit ? null : (scanned?.() ?? null)
     return {
       items: page.map((r) => toSummary(r, counts.get(r.id) ?? 0)),
-      nextCursor: rows.length > filter.limit ? String(page[page.length - 1]!.seq) : null,
+      nextCursor:
+        rows.length > filter.limit
+          ? String(page[page.length - 1]!.seq)
+          : walkedTo !== null
+            ? String(walkedTo)
+            : null,
     }
   }
 

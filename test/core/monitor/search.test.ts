@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { EventStore } from '../../../src/core/events/event-store'
 import { monitorFixture, type MonitorFixture } from './fixture'
 
 let f: MonitorFixture
@@ -79,6 +80,27 @@ describe('full-text search through events.list', () => {
     const second = f.events.list({ q: 'lovelace', limit: 2, before: first.nextCursor! })
     expect(second.items.map((e) => e.id)).toEqual([ids.order])
     expect(second.nextCursor).toBeNull()
+  })
+
+  it('bounds the matches a filtered page examines, and goes on from where it stopped', () => {
+    f = monitorFixture()
+    const rare = f.addEvent('rare', { body: json({ note: 'common word' }) }).id
+    for (let i = 0; i < 22; i++) f.addEvent('busy', { body: json({ note: 'common word', i }) })
+    const newest = f.addEvent('rare', { body: json({ note: 'common word' }) }).id
+    // Five matches a page: the newest is found at once, the oldest four pages of walking later.
+    const store = new EventStore(f.db, f.dedup, 5)
+    const pages: string[][] = []
+    let before: string | undefined
+    do {
+      const page = store.list({ q: 'common', source: 'rare', limit: 10, ...(before ? { before } : {}) })
+      pages.push(page.items.map((e) => e.id))
+      before = page.nextCursor ?? undefined
+    } while (before && pages.length < 20)
+    expect(pages).toEqual([[newest], [], [], [], [rare]])
+    // Without a filter every match passes, so a page fills without a bound.
+    expect(store.list({ q: 'common', limit: 30 }).items).toHaveLength(24)
+    // The default bound leaves a small store's search to one page.
+    expect(f.events.list({ q: 'common', source: 'rare', limit: 10 })).toMatchObject({ nextCursor: null })
   })
 
   it('does not index binary bodies, but folds accents in text', () => {

@@ -135,7 +135,17 @@ export function FeedList() {
   if (ids.length === 0) {
     return (
       <div className="state-box" role="status">
-        {filtered ? (
+        {hasMore && loadMoreError ? (
+          <>
+            <p>Could not search older events: {loadMoreError}</p>
+            <button type="button" onClick={() => void feed.loadMore()}>
+              Try again
+            </button>
+          </>
+        ) : hasMore ? (
+          // A filtered search answers in bounded steps; it goes on through older events by itself.
+          <p>Searching older events…</p>
+        ) : filtered ? (
           <p>No events match these filters.</p>
         ) : (
           <p>
