@@ -62,7 +62,7 @@ export class DedupIndex {
   }
 
   /** Read every stored key into memory (the engine does this once, before intake opens). */
-  static load(db: Db): DedupIndex {
+  static load(db: Db, pageSize = LOAD_PAGE): DedupIndex {
     const count = db.prepare(`SELECT count(*) FROM dedup_keys`).pluck().get() as number
     const index = new DedupIndex(db, slotsFor(count))
     // In pages, each read as two flat columns: an iterator, or a row array per key, costs several times more,
@@ -74,10 +74,10 @@ export class DedupIndex {
       .prepare(`SELECT key & 4294967295 FROM dedup_keys WHERE event_seq > ? ORDER BY event_seq LIMIT ?`)
       .pluck()
     for (let after = 0; ;) {
-      const pageSeqs = seqs.all(after, LOAD_PAGE) as number[]
-      const pageTags = tags.all(after, LOAD_PAGE) as number[]
+      const pageSeqs = seqs.all(after, pageSize) as number[]
+      const pageTags = tags.all(after, pageSize) as number[]
       for (let i = 0; i < pageSeqs.length; i++) index.place(pageTags[i]!, pageSeqs[i]!)
-      if (pageSeqs.length < LOAD_PAGE) break
+      if (pageSeqs.length < pageSize) break
       after = pageSeqs[pageSeqs.length - 1]!
     }
     return index

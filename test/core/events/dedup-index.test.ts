@@ -71,10 +71,18 @@ describe('dedup index', () => {
       events,
       Array.from({ length: 300 }, (_, i) => `k${i}`),
     )
-    // A fresh index, built from the table alone.
-    const reopened = new EventStore(db, DedupIndex.load(db))
-    const again = commit(db, reopened, ['k0', 'k299', 'new'])
-    expect(again.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'accepted'])
+    // A fresh index, built from the table alone, read in pages of 7 rows.
+    const index = DedupIndex.load(db, 7)
+    expect(index.count).toBe(300)
+    const reopened = new EventStore(db, index)
+    const again = commit(db, reopened, ['k0', 'k6', 'k7', 'k299', 'new'])
+    expect(again.map((r) => r.status)).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'accepted',
+    ])
   })
 
   it('confirms a matching key against the owner row, so pairs sharing a key are not confused', () => {
