@@ -224,7 +224,13 @@ describe('the UI against the headless server', () => {
     expect(crm.effects('/orders')).toHaveLength(4)
     await shot('bulk-done')
     const actions = await server.call('actions.list', {})
-    expect(actions.items.map((a) => a.kind)).toEqual(expect.arrayContaining(['retry']))
+    expect(actions.items.map((a) => a.kind)).toEqual(expect.arrayContaining(['retry', 'bulk-retry']))
+    // Both retries are in the history, in words.
+    await go('History')
+    const history = page.getByRole('table', { name: 'Actions, newest first' })
+    await history.getByText('Retried 3 dead runs at once').waitFor()
+    await history.getByText('Retried a run from step crm').waitFor()
+    await shot('history')
   })
 
   it('filters the feed and searches it', async () => {

@@ -5,6 +5,7 @@ import type { View } from '../state/router'
 import { ActivityView } from './activity-view'
 import { AlertBanner } from './alert-banner'
 import { DeadLettersView } from './dead-letters-view'
+import { HistoryView } from './history-view'
 import { OutcomeList } from './outcome-list'
 import { SourcesView } from './sources-view'
 import { TunnelBadge } from './tunnel-badge'
@@ -19,6 +20,7 @@ const TABS: Array<{ view: View; label: string }> = [
   { view: 'sources', label: 'Sources' },
   { view: 'workflows', label: 'Workflows' },
   { view: 'metrics', label: 'Charts' },
+  { view: 'history', label: 'History' },
 ]
 
 const STREAM_LABEL = {
@@ -125,6 +127,7 @@ export function AppShell() {
         {route.view === 'dead' && <DeadLettersView />}
         {route.view === 'sources' && <SourcesView />}
         {route.view === 'workflows' && <WorkflowsView />}
+        {route.view === 'history' && <HistoryView />}
         {route.view === 'metrics' && (
           <Suspense fallback={<p className="empty">Loading charts…</p>}>
             <MetricsView />

@@ -12,6 +12,7 @@ import { createDeadLettersStore } from './dead-letters-store'
 import { createFeedStore } from './feed-store'
 import type { FrameScheduler } from './frame-batcher'
 import { animationFrameScheduler, createFrameBatcher } from './frame-batcher'
+import { createHistoryStore } from './history-store'
 import { createInspectorStore } from './inspector-store'
 import { createRouter } from './router'
 import { createSystemStore } from './system-store'
@@ -50,6 +51,7 @@ export function createAppState(transport: Transport, options: AppStateOptions = 
   const catalog = createCatalogStore(client)
   const system = createSystemStore(client)
   const inspector = createInspectorStore(client)
+  const history = createHistoryStore(client)
   const router = createRouter(options.window === undefined ? (globalThis.window ?? null) : options.window)
   markSignedOut = () => system.markSignedOut()
 
@@ -59,6 +61,7 @@ export function createAppState(transport: Transport, options: AppStateOptions = 
     dead.applyChanges(changes)
     catalog.applyChanges(changes)
     system.applyChanges(changes)
+    history.applyChanges(changes)
   }, options.schedule ?? animationFrameScheduler)
 
   /** Subscribe to changes and load the first screens; returns the function that stops it all. */
@@ -86,6 +89,7 @@ export function createAppState(transport: Transport, options: AppStateOptions = 
         void system.load()
         void dead.load()
         void inspector.reload()
+        if (history.store.getState().phase !== 'idle') void history.load()
       },
     })
     guarded.ready()
@@ -100,5 +104,17 @@ export function createAppState(transport: Transport, options: AppStateOptions = 
     }
   }
 
-  return { client, transport: guarded, feed, dead, catalog, system, inspector, router, batcher, start }
+  return {
+    client,
+    transport: guarded,
+    feed,
+    dead,
+    catalog,
+    system,
+    inspector,
+    history,
+    router,
+    batcher,
+    start,
+  }
 }

@@ -1,11 +1,11 @@
 /**
  * Which view is showing, kept in `location.hash` so reloads and the back button work (in a browser and
  * under Electron's file:// alike): `#/activity[/<eventId>]`, `#/dead`, `#/sources`, `#/workflows[/<id>]`,
- * `#/metrics`.
+ * `#/metrics`, `#/history`.
  */
 import { createStore } from 'zustand/vanilla'
 
-export const VIEWS = ['activity', 'dead', 'sources', 'workflows', 'metrics'] as const
+export const VIEWS = ['activity', 'dead', 'sources', 'workflows', 'metrics', 'history'] as const
 export type View = (typeof VIEWS)[number]
 
 export interface Route {

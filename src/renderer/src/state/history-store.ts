@@ -1,0 +1,82 @@
+/**
+ * The history of user actions (retry, replay, resolve, bulk retry, secret rotations, test events, alert webhook
+ * changes), newest first: one page loaded when the view opens, more on demand, and new ones as they are pushed.
+ */
+import { createStore } from 'zustand/vanilla'
+import type { ApiClient, Change } from '../../../shared/contract'
+import type { ActionRecord } from '../../../shared/domain'
+import { describeError } from '../api/api-errors'
+
+export interface HistoryState {
+  items: ActionRecord[]
+  phase: 'idle' | 'loading' | 'ready' | 'error'
+  error: string | null
+  nextCursor: string | null
+  loadingMore: boolean
+}
+
+export const HISTORY_PAGE = 100
+
+export type HistoryStore = ReturnType<typeof createHistoryStore>
+
+export function createHistoryStore(client: Pick<ApiClient, 'actions.list'>) {
+  const store = createStore<HistoryState>(() => ({
+    items: [],
+    phase: 'idle',
+    error: null,
+    nextCursor: null,
+    loadingMore: false,
+  }))
+  let generation = 0
+
+  async function load(): Promise<void> {
+    const mine = ++generation
+    store.setState({ phase: 'loading', error: null })
+    try {
+      const page = await client['actions.list']({ limit: HISTORY_PAGE })
+      if (mine !== generation) return
+      // Actions pushed while the page loaded are newer than it: keep them on top, once.
+      const pushed = store.getState().items
+      const known = new Set(page.items.map((a) => a.id))
+      store.setState({
+        items: [...pushed.filter((a) => !known.has(a.id)), ...page.items],
+        nextCursor: page.nextCursor,
+        phase: 'ready',
+      })
+    } catch (error) {
+      if (mine !== generation) return
+      store.setState({ phase: 'error', error: describeError(error) })
+    }
+  }
+
+  async function loadMore(): Promise<void> {
+    const state = store.getState()
+    if (!state.nextCursor || state.loadingMore || state.phase !== 'ready') return
+    const mine = generation
+    store.setState({ loadingMore: true })
+    try {
+      const page = await client['actions.list']({ before: state.nextCursor, limit: HISTORY_PAGE })
+      if (mine !== generation) return
+      const known = new Set(store.getState().items.map((a) => a.id))
+      store.setState({
+        items: [...store.getState().items, ...page.items.filter((a) => !known.has(a.id))],
+        nextCursor: page.nextCursor,
+        loadingMore: false,
+      })
+    } catch (error) {
+      if (mine !== generation) return
+      store.setState({ loadingMore: false, error: describeError(error) })
+    }
+  }
+
+  function applyChanges(changes: readonly Change[]): void {
+    const fresh: ActionRecord[] = []
+    for (const change of changes) if (change.type === 'action') fresh.unshift(change.action)
+    if (!fresh.length) return
+    const known = new Set(store.getState().items.map((a) => a.id))
+    const added = fresh.filter((a) => !known.has(a.id))
+    if (added.length) store.setState({ items: [...added, ...store.getState().items] })
+  }
+
+  return { store, load, loadMore, applyChanges }
+}
