@@ -67,15 +67,16 @@ export class DedupIndex {
     const index = new DedupIndex(db, slotsFor(count))
     // In pages, each read as two flat columns: an iterator, or a row array per key, costs several times more,
     // which shows at a million keys.
-    const seqs = db
+    const seqColumn = db
       .prepare(`SELECT event_seq FROM dedup_keys WHERE event_seq > ? ORDER BY event_seq LIMIT ?`)
       .pluck()
-    const tags = db
+    // The low 32 bits, as `>>> 0` takes them in JavaScript.
+    const tagColumn = db
       .prepare(`SELECT key & 4294967295 FROM dedup_keys WHERE event_seq > ? ORDER BY event_seq LIMIT ?`)
       .pluck()
     for (let after = 0; ;) {
-      const pageSeqs = seqs.all(after, pageSize) as number[]
-      const pageTags = tags.all(after, pageSize) as number[]
+      const pageSeqs = seqColumn.all(after, pageSize) as number[]
+      const pageTags = tagColumn.all(after, pageSize) as number[]
       for (let i = 0; i < pageSeqs.length; i++) index.place(pageTags[i]!, pageSeqs[i]!)
       if (pageSeqs.length < pageSize) break
       after = pageSeqs[pageSeqs.length - 1]!
