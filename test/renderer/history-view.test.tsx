@@ -64,6 +64,23 @@ describe('the history view', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('Could not load the history')
   })
 
+  it('says so when older actions cannot be loaded, and loads them on the next try', async () => {
+    let fail = true
+    renderWithApp(<HistoryView />, {
+      'actions.list': (args: { before?: string }) => {
+        if (!args.before) return { items: [action('resolve', 'run_1')], nextCursor: 'c1' }
+        if (fail) throw new Error('store unavailable')
+        return { items: [action('replay', 'evt_1', { runs: [] })], nextCursor: null }
+      },
+    })
+    await act(async () => (await screen.findByRole('button', { name: 'Show older' })).click())
+    expect((await screen.findByRole('alert')).textContent).toContain('Could not load older actions')
+    fail = false
+    await act(async () => screen.getByRole('button', { name: 'Show older' }).click())
+    expect(await screen.findByText('Replayed an event (0 runs started)')).toBeTruthy()
+    expect(screen.queryByRole('alert')).toBeNull()
+  })
+
   it('opens a retried run’s event from its row', async () => {
     const view = renderWithApp(<HistoryView />, {
       'actions.list': () => ({ items: [action('retry', 'run_7')], nextCursor: null }),

@@ -106,6 +106,7 @@ export function HistoryView() {
   const error = useStore(history.store, (s) => s.error)
   const hasMore = useStore(history.store, (s) => s.nextCursor !== null)
   const loadingMore = useStore(history.store, (s) => s.loadingMore)
+  const loadMoreError = useStore(history.store, (s) => s.loadMoreError)
 
   useEffect(() => {
     void history.load()
@@ -153,6 +154,7 @@ export function HistoryView() {
           </tbody>
         </table>
       )}
+      {loadMoreError && <p role="alert">Could not load older actions: {loadMoreError}</p>}
       {hasMore && (
         <button type="button" onClick={() => void history.loadMore()} disabled={loadingMore}>
           {loadingMore ? 'Loading…' : 'Show older'}

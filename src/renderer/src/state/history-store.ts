@@ -13,6 +13,7 @@ export interface HistoryState {
   error: string | null
   nextCursor: string | null
   loadingMore: boolean
+  loadMoreError: string | null
 }
 
 export const HISTORY_PAGE = 100
@@ -26,6 +27,7 @@ export function createHistoryStore(client: Pick<ApiClient, 'actions.list'>) {
     error: null,
     nextCursor: null,
     loadingMore: false,
+    loadMoreError: null,
   }))
   let generation = 0
 
@@ -53,7 +55,7 @@ export function createHistoryStore(client: Pick<ApiClient, 'actions.list'>) {
     const state = store.getState()
     if (!state.nextCursor || state.loadingMore || state.phase !== 'ready') return
     const mine = generation
-    store.setState({ loadingMore: true })
+    store.setState({ loadingMore: true, loadMoreError: null })
     try {
       const page = await client['actions.list']({ before: state.nextCursor, limit: HISTORY_PAGE })
       if (mine !== generation) return
@@ -65,7 +67,7 @@ export function createHistoryStore(client: Pick<ApiClient, 'actions.list'>) {
       })
     } catch (error) {
       if (mine !== generation) return
-      store.setState({ loadingMore: false, error: describeError(error) })
+      store.setState({ loadingMore: false, loadMoreError: describeError(error) })
     }
   }
 
