@@ -6,6 +6,8 @@ const DAY = 24 * 60 * 60 * 1000
 
 export interface RetentionReport {
   deleted: number
+  /** Finished dry runs (workflow tests) deleted for their age. */
+  dryRuns: number
   /** Events past their limit but kept: an unresolved dead letter, a run in progress, or a pending job. */
   kept: number
   compaction: 'none' | 'incremental' | 'full'
@@ -19,6 +21,8 @@ export interface RetentionOptions {
   /** A full VACUUM (which converts the file to incremental auto-vacuum) runs when this share of pages is free. */
   vacuumFreeRatio?: number
   vacuumMinFreeBytes?: number
+  /** Finished dry runs older than this are deleted (a dry run on a sample event belongs to no stored event). */
+  dryRunsKeepMs?: number
   /** Told, after each committed batch, which events' dedup keys went with them (the in-memory dedup index). */
   onKeysDeleted?: (events: DedupRelease[]) => void
 }
@@ -39,6 +43,7 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * run is left pointing at a deleted event. Never deleted: an event with a run in progress (queued, running,
  * waiting, dry runs included), with an unresolved dead letter (a dead run that is not a dry run), or with a run
  * a job still refers to (a cancelled run whose request is being cut off), and an event a job still refers to.
+ * Finished dry runs (workflow tests, often on a sample event that was never stored) go after `dryRunsKeepMs`.
  * Afterwards the file is compacted (see `compact`).
  */
 export class Retention {
@@ -57,6 +62,7 @@ export class Retention {
       resolvedAlertsKeepMs: 90 * DAY,
       vacuumFreeRatio: 0.25,
       vacuumMinFreeBytes: 8 * 1024 * 1024,
+      dryRunsKeepMs: 7 * DAY,
       ...options,
     }
     this.onKeysDeleted = options.onKeysDeleted ?? (() => {})
@@ -71,7 +77,7 @@ export class Retention {
 
   private async apply(now: number): Promise<RetentionReport> {
     const db = this.db
-    const report: RetentionReport = { deleted: 0, kept: 0, compaction: 'none' }
+    const report: RetentionReport = { deleted: 0, dryRuns: 0, kept: 0, compaction: 'none' }
     const hasTable = (name: string) =>
       db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined
     const hasRuns = hasTable('runs')
@@ -93,7 +99,8 @@ export class Retention {
                OR id IN (SELECT value FROM json_each(?)))`,
         )
       : null
-    const deleteRunsOf = hasRuns ? this.runDeleter(hasTable('wait_answers')) : null
+    const runDeleter = hasRuns ? this.runDeleter(hasTable('wait_answers')) : null
+    const deleteRunsOf = runDeleter?.ofEvent
     const page = db.prepare(
       `SELECT seq, id, dedup_id, received_at FROM events WHERE source_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     )
@@ -159,12 +166,33 @@ export class Retention {
     db.prepare(`DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?`).run(
       now - this.options.resolvedAlertsKeepMs,
     )
-    if (report.deleted > 0) report.compaction = await this.compact()
+    if (runDeleter)
+      report.dryRuns = await this.deleteDryRuns(now - this.options.dryRunsKeepMs, runDeleter.run)
+    if (report.deleted > 0 || report.dryRuns > 0) report.compaction = await this.compact()
     return report
   }
 
+  /** Delete finished dry runs created before `before`, in batches that yield to the receiver between them. */
+  private async deleteDryRuns(before: number, deleteRun: (runId: string) => void): Promise<number> {
+    const due = this.db.prepare(
+      `SELECT id FROM runs WHERE dry_run = 1 AND status IN ('succeeded', 'dead', 'cancelled') AND created_at < ?
+       LIMIT ?`,
+    )
+    let deleted = 0
+    for (;;) {
+      const ids = due.pluck().all(before, this.batchSize) as string[]
+      this.db.transaction(() => ids.forEach(deleteRun)).immediate()
+      deleted += ids.length
+      if (ids.length < this.batchSize) return deleted
+      await yieldToIo()
+    }
+  }
+  /** Deleters of an event's runs, or of one run, with what hangs off them (call inside a retention transaction). */
   /** A function deleting an event's runs and what hangs off them (call inside the retention transaction). */
-  private runDeleter(hasWaitAnswers: boolean): (eventId: string) => void {
+  private runDeleter(hasWaitAnswers: boolean): {
+    ofEvent: (eventId: string) => void
+    run: (runId: string) => void
+  } {
     const db = this.db
     const runsOf = db.prepare(`SELECT id FROM runs WHERE event_id = ?`).pluck()
     const perRun = [
@@ -175,8 +203,14 @@ export class Retention {
       `DELETE FROM notifications WHERE run_id = ?`,
       `DELETE FROM runs WHERE id = ?`,
     ].map((sql) => db.prepare(sql))
-    return (eventId) => {
-      for (const runId of runsOf.all(eventId) as string[]) for (const stmt of perRun) stmt.run(runId)
+    const run = (runId: string) => {
+      for (const stmt of perRun) stmt.run(runId)
+    }
+    return {
+      ofEvent: (eventId) => {
+        for (const runId of runsOf.all(eventId) as string[]) run(runId)
+      },
+      run,
     }
   }
 

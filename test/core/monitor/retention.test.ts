@@ -329,6 +329,40 @@ describe('retention', () => {
     f.monitor.stop()
   })
 
+  it('deletes finished dry runs after a week, sample event or stored one, and keeps the rest', async () => {
+    f = monitorFixture()
+    f.addSource('shop')
+    const event = f.addEvent('shop')
+    const addRun = (id: string, eventId: string, status: string, dryRun: 0 | 1) => {
+      const now = f.clock.now()
+      f.db
+        .prepare(
+          `INSERT INTO runs (id, event_id, source_id, workflow_id, workflow_version, workflow_name, status,
+             created_at, updated_at, dry_run) VALUES (?, ?, 'shop', 'wf', 1, 'wf', ?, ?, ?, ?)`,
+        )
+        .run(id, eventId, status, now, now, dryRun)
+      f.db
+        .prepare(
+          `INSERT INTO steps (run_id, step_id, seq, kind, status) VALUES (?, 'a', 1, 'set', 'succeeded')`,
+        )
+        .run(id)
+    }
+    addRun('run_dry_sample', 'sample', 'succeeded', 1)
+    addRun('run_dry_stored', event.id, 'dead', 1)
+    addRun('run_real', event.id, 'succeeded', 0)
+    f.clock.advance(6 * DAY)
+    addRun('run_dry_recent', 'sample', 'succeeded', 1)
+    f.clock.advance(2 * DAY)
+
+    const report = await f.monitor.retain()
+    expect(report).toMatchObject({ deleted: 0, dryRuns: 2 })
+    const ids = (table: string, column: string) =>
+      f.db.prepare(`SELECT ${column} FROM ${table} ORDER BY ${column}`).pluck().all()
+    expect(ids('runs', 'id')).toEqual(['run_dry_recent', 'run_real'])
+    expect(ids('steps', 'run_id')).toEqual(['run_dry_recent', 'run_real'])
+    expect((await f.monitor.retain()).dryRuns).toBe(0)
+  })
+
   it('never deletes anything when a source sets no limits', async () => {
     f = monitorFixture()
     f.addSource('shop')
