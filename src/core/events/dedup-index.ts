@@ -18,7 +18,7 @@ export interface DedupRelease {
 
 const EMPTY = 0
 const MIN_SLOTS = 1 << 14
-const LOAD_PAGE = 50_000
+const LOAD_PAGE = 5_000
 /** Grow before the table is more than this full; linear probing stays short below it. */
 const MAX_LOAD = 0.75
 
