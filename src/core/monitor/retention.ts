@@ -187,8 +187,8 @@ export class Retention {
       await yieldToIo()
     }
   }
+
   /** Deleters of an event's runs, or of one run, with what hangs off them (call inside a retention transaction). */
-  /** A function deleting an event's runs and what hangs off them (call inside the retention transaction). */
   private runDeleter(hasWaitAnswers: boolean): {
     ofEvent: (eventId: string) => void
     run: (runId: string) => void
