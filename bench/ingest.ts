@@ -196,6 +196,15 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         note: bounds,
       },
       {
+        // CPU time (all the server's threads) per acknowledged webhook: what bounds a closed loop on one core.
+        name: 'ingest (c) server CPU per ack',
+        value: (c.serverCpu / c.rps) * 1e6,
+        unit: 'µs',
+        baseline: { name: '(b)', value: (b.serverCpu / b.rps) * 1e6 },
+        ratio: c.serverCpu / c.rps / (b.serverCpu / b.rps),
+        note: 'median server CPU share over the median rate',
+      },
+      {
         name: 'ingest (c) p50 ack latency',
         value: c.p50,
         unit: 'ms',
