@@ -44,6 +44,21 @@ function body(i: number): string {
  * in alternating rounds with 1 KB JSON bodies over 50 keep-alive connections. Every server gets the same
  * Standard Webhooks-signed requests, so the client's signing cost is the same for all three.
  */
+/** Wait (at most `maxMs`) until each server uses under `share` of a core over a `windowMs` window. */
+async function untilQuiet(
+  servers: ChildServer[],
+  windowMs = 250,
+  share = 0.03,
+  maxMs = 60_000,
+): Promise<void> {
+  const deadline = performance.now() + maxMs
+  while (performance.now() < deadline) {
+    const before = servers.map((s) => s.cpuMs())
+    await new Promise((r) => setTimeout(r, windowMs))
+    if (servers.every((s, i) => (s.cpuMs() - before[i]!) / windowMs < share)) return
+  }
+}
+
 export async function runIngestBench(options: IngestOptions): Promise<{ rows: BenchRow[]; notes: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-ingest-'))
   const secret = `whsec_${randomBytes(24).toString('base64')}`
@@ -99,6 +114,9 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
       const turn = order.map((_, k) => order[(k + round) % order.length]!)
       for (const key of turn) {
         const server = servers[key]!
+        // Switchboard indexes for search in the background after a round of its own: wait until every server
+        // is quiet, so no round shares the CPU with another server's leftover work.
+        await untilQuiet(Object.values(servers).filter((s): s is ChildServer => s !== null))
         const durationMs = round === 0 ? Math.min(2000, options.roundMs) : options.roundMs
         const cpu0 = server.cpuMs()
         const client0 = process.cpuUsage()
