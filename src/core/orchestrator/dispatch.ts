@@ -95,15 +95,18 @@ export class Dispatcher {
     if (callbackFor !== null) return callbackFor === run.id
     if (!wait.match) return true
     const runEvent = this.deps.loadEvent(run.event_id)
+    // The run's steps are read once: the scope's `steps` and its callback URL both come from them.
+    const states = new Map(this.runs.steps(run.id).map((s) => [s.step_id, s]))
     const callbackUrl = this.runner.callbackUrl(
       run,
       this.workflows.version(run.workflow_id, run.workflow_version),
+      states,
     )
     try {
       const matched = await evaluate(
         wait.match,
         expressionScope(scopeEvent(event), {
-          steps: succeededOutputs(this.runs.steps(run.id)),
+          steps: succeededOutputs(states.values()),
           secrets: this.deps.vault.values(),
           run: scopeRun(run, runEvent, callbackUrl),
         }),
