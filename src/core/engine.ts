@@ -205,7 +205,6 @@ export function createEngine(config: EngineConfig): Engine {
   // Webhooks arrived within the last quarter second: the search indexer yields to intake.
   let lastEventAt = -Infinity
   const searchIndex = new SearchIndexer(workDb, { isBusy: () => performance.now() - lastEventAt < 250 })
-  events.setBeforeSearch(() => searchIndex.indexAll())
   changes.subscribe((change) => {
     if (change.type !== 'event') return
     lastEventAt = performance.now()
@@ -253,7 +252,11 @@ export function createEngine(config: EngineConfig): Engine {
       })
       return result
     },
-    'events.list': (input) => events.list(input),
+    'events.list': async (input) => {
+      // A search sees every event committed before it: the index catches up first, without stopping intake.
+      if (input.q) await searchIndex.catchUp()
+      return events.list(input)
+    },
     'events.get': ({ id }) => ({ ...events.detail(id), runs: orchestrator.runsForEvent(id) }),
     'events.body': ({ id }) => {
       const { contentType, body, truncated } = events.body(id)

@@ -88,7 +88,6 @@ export type RunCounter = (eventIds: string[]) => Map<string, number>
 export class EventStore {
   private readonly stmt
   private runCounter: RunCounter = () => new Map()
-  private beforeSearch: () => void = () => {}
   private readonly hasFts: boolean
   private dedupIndex: DedupIndex | null
 
@@ -117,11 +116,6 @@ export class EventStore {
 
   setRunCounter(counter: RunCounter): void {
     this.runCounter = counter
-  }
-
-  /** Called before a full-text query: the search index catches up, so a search sees every committed event. */
-  setBeforeSearch(catchUp: () => void): void {
-    this.beforeSearch = catchUp
   }
 
   private get dedup(): DedupIndex {
@@ -206,7 +200,7 @@ export class EventStore {
     /** The last match a bounded walk examined, when it stopped at its bound. */
     let lastWalked: (() => number | null) | null = null
     if (filter.q) {
-      this.beforeSearch()
+      // The full-text index covers what the search indexer has reached: the engine catches it up first.
       if (this.hasFts) {
         // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
         // With filters, stop after `searchScan` matches too: the page then ends where the walk stopped.

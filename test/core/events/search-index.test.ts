@@ -31,6 +31,29 @@ describe('search index, kept off the acknowledgement path', () => {
     expect(pointer()).toBe(t.engine.db.prepare(`SELECT MAX(seq) FROM events`).pluck().get())
   })
 
+  it('answers a search while catching up a backlog without holding up a webhook that arrives meanwhile', async () => {
+    const store = new EventStore(t.engine.db)
+    t.engine.db.transaction(() => {
+      for (let i = 0; i < 5000; i++) {
+        store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i},"w":"saffron"}`) }))
+      }
+    })()
+    const order: string[] = []
+    const search = t.engine.call('events.list', { q: 'saffron', limit: 10 }).then((page) => {
+      order.push('search')
+      return page
+    })
+    const ack = await http(`${t.url}/hooks/shop`, { body: '{"w":"saffron"}' })
+    order.push('ack')
+    expect(ack.status).toBe(200)
+    const page = await search
+    // The webhook was answered while the index was still catching up for the search…
+    expect(order).toEqual(['ack', 'search'])
+    // …and the search saw every event committed before it was asked.
+    expect(page.items).toHaveLength(10)
+    expect(pointer()).toBeGreaterThanOrEqual(5000)
+  })
+
   it('catches up by itself shortly after a burst', async () => {
     await Promise.all(
       Array.from({ length: 30 }, (_, i) => http(`${t.url}/hooks/shop`, { body: `{"n":${i}}` })),
@@ -71,6 +94,42 @@ describe('search index, under intake load', () => {
       busy = true
       expect(indexer.indexAll()).toBe(5)
       expect(count()).toBe(65)
+    } finally {
+      db.close()
+      dir.remove()
+    }
+  })
+})
+
+describe('search index, catching up for a search', () => {
+  it('indexes what a search is missing in batches, giving the event loop back between them', async () => {
+    const dir = tempDir('switchboard-search-')
+    const db = openDatabase({ file: join(dir.path, 'switchboard.db') })
+    const store = new EventStore(db)
+    try {
+      db.transaction(() => {
+        for (let i = 0; i < 300; i++)
+          store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i}}`) }))
+      })()
+      const indexer = new SearchIndexer(db, { batch: 500, busyBatch: 10, isBusy: () => true })
+      let turns = 0
+      let done = false
+      const tick = (): void => {
+        turns++
+        if (!done) setImmediate(tick)
+      }
+      setImmediate(tick)
+      const first = indexer.catchUp()
+      // A second search meanwhile shares the same catch-up.
+      expect(indexer.catchUp()).toBe(first)
+      await first
+      done = true
+      expect(db.prepare(`SELECT COUNT(*) FROM events_fts`).pluck().get()).toBe(300)
+      // Thirty batches of ten, and the loop turned between them.
+      expect(turns).toBeGreaterThanOrEqual(29)
+      // Nothing left to do: it answers at once.
+      await indexer.catchUp()
+      expect(indexer.indexAll()).toBe(0)
     } finally {
       db.close()
       dir.remove()
