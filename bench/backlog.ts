@@ -259,6 +259,16 @@ export async function runBacklogBench(options: BacklogOptions = {}): Promise<Ben
         'source + status + type',
       ),
       row(
+        'backlog: filtered page, type pattern',
+        () => events.list({ type: 'order.*', limit: 50 }),
+        'type=order.* (2 types in 20): too many matches to sort, so the newest rows are walked, at most 10,000 a page',
+      ),
+      row(
+        'backlog: filtered page, worst case',
+        () => events.list({ source: 'stripe', status: 'rejected', type: 'push', limit: 50 }),
+        'three filters that rarely meet (1 stripe event in ~670 is a rejected push): one page walks at most 10,000 rows, then answers with a cursor to go on from',
+      ),
+      row(
         'backlog: full-text search, common word',
         () => events.list({ q: 'quartz', limit: 50 }),
         'q=quartz',

@@ -259,8 +259,9 @@ export const operations = {
   }),
 
   /**
-   * Newest first. Follow `nextCursor` until it is null: a search with filters examines a bounded number of
-   * matches per call, so a page may hold fewer than `limit` events (even none) and still have a cursor.
+   * Newest first. Follow `nextCursor` until it is null: a search with filters, or two or more filters, or a
+   * type pattern, examines a bounded number of rows per call, so a page may hold fewer than `limit` events
+   * (even none) and still have a cursor.
    */
   'events.list': op<Page<EventSummary>>()({
     method: 'GET',

@@ -75,7 +75,7 @@ type EventFilter = z.output<typeof eventFilterSchema>
 const SUMMARY_COLUMNS = `seq, id, source_id, provider, received_at, method, path, query, headers, content_type,
   body_size, body_truncated, dedup_id, duplicate_of, type, status, verification, reason, hop, summary`
 
-/** Full-text matches a filtered search examines per page (about 10 ms of reading at most). */
+/** Rows a page examines when no single index answers it: a filtered search, or filters that rarely meet. */
 export const SEARCH_SCAN_PER_PAGE = 10_000
 
 /** Counts runs per event; the orchestrator provides it (the runs table is its own). */
@@ -93,8 +93,9 @@ export class EventStore {
 
   /**
    * @param dedup the engine's one dedup index; a store that only reads never needs it, so it loads lazily.
-   * @param searchScan full-text matches a filtered search examines per page before it answers with what it
-   *   found and a cursor to go on from (so a common word with a rare filter cannot make one call read them all).
+   * @param searchScan rows a page examines, when no single index answers it, before it answers with what it
+   *   found and a cursor to go on from (so a common word or source with a rare filter cannot make one call read
+   *   them all).
    */
   constructor(
     private readonly db: Db,
@@ -172,55 +173,51 @@ export class EventStore {
   }
 
   list(filter: EventFilter & { before?: string; limit: number }): Page<EventSummary> {
-    const where: string[] = []
-    const params: unknown[] = []
-    if (filter.before) {
-      where.push('seq < ?')
-      params.push(Number(filter.before))
-    }
-    if (filter.source) {
-      where.push('source_id = ?')
-      params.push(filter.source)
-    }
-    if (filter.status) {
-      where.push('status = ?')
-      params.push(filter.status)
-    }
-    if (filter.type) {
-      if (filter.type.includes('*')) {
-        where.push(`type GLOB ?`)
-        params.push(filter.type)
-      } else {
-        where.push('type = ?')
-        params.push(filter.type)
-      }
-    }
+    const before = filter.before ? Number(filter.before) : null
+    const conditions = filterConditions(filter)
+    let where: string[] = []
+    let params: unknown[] = []
     let from = 'events'
     let order = 'seq'
-    /** The last match a bounded walk examined, when it stopped at its bound. */
+    /** The last row a bounded walk examined, when it stopped at its bound. */
     let lastWalked: (() => number | null) | null = null
-    if (filter.q) {
+    const plain = () => {
+      if (before !== null) {
+        where.push('seq < ?')
+        params.push(before)
+      }
+      for (const c of conditions) {
+        where.push(c.sql)
+        params.push(c.param)
+      }
+    }
+    if (filter.q && this.hasFts) {
+      plain()
       // The full-text index covers what the search indexer has reached: the engine catches it up first.
-      if (this.hasFts) {
-        // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
-        // With filters, stop after `searchScan` matches too: the page then ends where the walk stopped.
-        const matches = `SELECT rowid AS r FROM events_fts WHERE events_fts MATCH ?${filter.before ? ' AND rowid < ?' : ''}
-          ORDER BY rowid DESC`
-        const matchParams = [ftsQuery(filter.q), ...(filter.before ? [Number(filter.before)] : [])]
-        if (where.length > 0) {
-          from = `(${matches} LIMIT ?) AS m CROSS JOIN events ON events.seq = m.r`
-          params.unshift(...matchParams, this.searchScan)
-          lastWalked = () =>
-            (this.db
-              .prepare(`${matches} LIMIT 1 OFFSET ?`)
-              .pluck()
-              .get(...matchParams, this.searchScan - 1) as number | undefined) ?? null
-        } else {
-          from = `(${matches}) AS m CROSS JOIN events ON events.seq = m.r`
-          params.unshift(...matchParams)
-        }
-        order = 'm.r'
+      // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
+      // With filters, stop after `searchScan` matches too: the page then ends where the walk stopped.
+      const matches = `SELECT rowid AS r FROM events_fts WHERE events_fts MATCH ?${before !== null ? ' AND rowid < ?' : ''}
+        ORDER BY rowid DESC`
+      const matchParams = [ftsQuery(filter.q), ...(before !== null ? [before] : [])]
+      if (where.length > 0) {
+        from = `(${matches} LIMIT ?) AS m CROSS JOIN events ON events.seq = m.r`
+        params.unshift(...matchParams, this.searchScan)
+        lastWalked = () =>
+          (this.db
+            .prepare(`${matches} LIMIT 1 OFFSET ?`)
+            .pluck()
+            .get(...matchParams, this.searchScan - 1) as number | undefined) ?? null
       } else {
+        from = `(${matches}) AS m CROSS JOIN events ON events.seq = m.r`
+        params.unshift(...matchParams)
+      }
+      order = 'm.r'
+    } else if (!filter.q && (conditions.length > 1 || conditions.some((c) => c.range))) {
+      ;({ from, where, params, lastWalked } = this.boundedWalk(conditions, before))
+      order = 'win.w'
+    } else {
+      plain()
+      if (filter.q) {
         where.push(`(instr(CAST(body AS TEXT), ?) > 0 OR instr(headers, ?) > 0)`)
         params.push(filter.q, filter.q)
       }
@@ -240,6 +237,57 @@ export class EventStore {
           : walkedTo !== null
             ? String(walkedTo)
             : null,
+    }
+  }
+
+  /**
+   * Filters that no one index answers (two or more conditions, or a type pattern) walk at most `searchScan`
+   * rows per page, the way a filtered search does: a rare combination must not read the whole table on the
+   * thread that answers webhooks (measured: 70 ms at 100k events for a source and a type that never meet).
+   * The walk follows the condition with the fewest rows below the cursor, counted in its index up to the bound,
+   * so a rare status or source finds its events in one page. A page that stopped at the bound ends with a
+   * cursor to go on from, even when it is short or empty.
+   */
+  private boundedWalk(
+    conditions: FilterCondition[],
+    before: number | null,
+  ): { from: string; where: string[]; params: unknown[]; lastWalked: (() => number | null) | null } {
+    const below = before === null ? '' : ' AND seq < ?'
+    const belowParams = before === null ? [] : [before]
+    const bound = this.searchScan
+    // Counting is only to find a rare condition: up to a thousand index entries each is enough to tell.
+    const enough = Math.min(bound, 1000)
+    const counted = conditions.map((c) => ({
+      c,
+      // A type pattern walks its index out of seq order (the page is sorted afterwards), so it counts all of
+      // its matches, not just those below the cursor: it may lead only when every one of them fits the count.
+      n: this.db
+        .prepare(
+          `SELECT count(*) FROM (SELECT 1 FROM events INDEXED BY ${c.index} WHERE ${c.sql}${c.range ? '' : below} LIMIT ?)`,
+        )
+        .pluck()
+        .get(c.param, ...(c.range ? [] : belowParams), enough + 1) as number,
+    }))
+    const lead = counted.filter((x) => !x.c.range || x.n <= enough).sort((a, b) => a.n - b.n)[0]
+    // No condition can lead (a lone, common type pattern): walk the newest rows and check each.
+    const window = lead
+      ? `SELECT seq AS w FROM events INDEXED BY ${lead.c.index} WHERE ${lead.c.sql}${below} ORDER BY seq DESC`
+      : `SELECT seq AS w FROM events WHERE 1${below} ORDER BY seq DESC`
+    const windowParams = lead ? [lead.c.param, ...belowParams] : belowParams
+    const rest = conditions.filter((c) => c !== lead?.c)
+    // A lead with more rows than were counted may fill the window: the page then ends where the walk stopped.
+    const stopsAtBound = !lead || lead.n > enough
+    return {
+      from: `(${window} LIMIT ?) AS win CROSS JOIN events ON events.seq = win.w`,
+      where: rest.map((c) => c.sql),
+      params: [...windowParams, bound, ...rest.map((c) => c.param)],
+      lastWalked: stopsAtBound
+        ? () =>
+            (this.db
+              .prepare(`${window} LIMIT 1 OFFSET ?`)
+              .pluck()
+              .get(...windowParams, bound - 1) as number | undefined) ?? null
+        : null,
     }
   }
 
@@ -305,6 +353,36 @@ function toSummary(r: EventRow, runCount: number): EventSummary {
     summary: r.summary,
     runCount,
   }
+}
+
+/** One filter condition and the index that holds it in seq order. */
+interface FilterCondition {
+  sql: string
+  param: string
+  index: 'events_source' | 'events_status' | 'events_type'
+  /** A pattern (GLOB): its index yields matches out of seq order. */
+  range: boolean
+}
+
+/** In the order a bounded walk prefers them when their counts tie: a type is usually the rarest, a status the least. */
+function filterConditions(filter: EventFilter): FilterCondition[] {
+  const conditions: FilterCondition[] = []
+  if (filter.type) {
+    const range = filter.type.includes('*')
+    conditions.push({
+      sql: range ? 'type GLOB ?' : 'type = ?',
+      param: filter.type,
+      index: 'events_type',
+      range,
+    })
+  }
+  if (filter.source) {
+    conditions.push({ sql: 'source_id = ?', param: filter.source, index: 'events_source', range: false })
+  }
+  if (filter.status) {
+    conditions.push({ sql: 'status = ?', param: filter.status, index: 'events_status', range: false })
+  }
+  return conditions
 }
 
 /** Quote each word so user input cannot inject FTS5 syntax; words are ANDed. */
