@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { runIngestBench } from './ingest'
 import { runMemoryBench } from './memory'
 import { newestProfile, summarizeProfile } from './profile-summary'
+import { runSearchUnderFloodBench } from './search-under-flood'
 import { fromJson, renderMarkdown, toJson, unavailable, type BenchResult, type BenchRow } from './table'
 import { runWorkflowBench } from './workflow'
 
@@ -140,6 +141,11 @@ async function main(): Promise<void> {
         return [unavailable('backlog figures', '', 'n/a (bench/backlog.ts exports no runBacklogBench)')]
       return mod.runBacklogBench()
     }),
+  )
+  sections.push(
+    await section('Search during a flood (observability)', () =>
+      runSearchUnderFloodBench({ floodMs: quick ? 8000 : 16_000 }),
+    ),
   )
   sections.push(
     await section('Memory (headless server, child process RSS)', () =>
