@@ -5,6 +5,9 @@ import type { Db } from '../store/database'
 import { backoff, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff'
 import { RetryAfterError, UnrecoverableError } from './errors'
 
+/** The longest delay a Node timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 export interface Job<P = unknown> {
   id: number
   kind: string
@@ -324,7 +327,9 @@ export class Queue {
         this.timerAt = Infinity
         this.wake()
       },
-      Math.max(0, at - this.options.clock.now()),
+      // A timer longer than 2^31-1 ms fires at once (Node's limit): a job weeks away wakes the queue early
+      // instead, which finds nothing ready and sets the next timer.
+      Math.min(MAX_TIMER_MS, Math.max(0, at - this.options.clock.now())),
     )
   }
 

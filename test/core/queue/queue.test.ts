@@ -97,6 +97,37 @@ describe('queue', () => {
     expect(jobRow(id!)).toBeUndefined()
   })
 
+  it('waits for a job weeks away with timers Node can hold, and runs it on time', async () => {
+    // Node fires a timer of more than 2^31-1 ms (about 24.8 days) after 1 ms: this clock does the same.
+    const longest = 2 ** 31 - 1
+    const delays: number[] = []
+    const nodeLike = Object.assign(Object.create(clock) as FakeClock, {
+      setTimeout(fn: () => void, ms: number) {
+        delays.push(ms)
+        return clock.setTimeout(fn, ms > longest ? 1 : ms)
+      },
+    })
+    const q = makeQueue({ clock: nodeLike })
+    const ranAt: number[] = []
+    q.register('later', async () => {
+      ranAt.push(clock.now())
+    })
+    const due = clock.now() + 30 * 24 * 3600_000
+    q.add('later', {}, { runAt: due })
+    q.start()
+    await settle()
+    expect(delays.length).toBeGreaterThan(0)
+    expect(Math.max(...delays)).toBeLessThanOrEqual(longest)
+    // The longest timer ends early; the queue finds nothing ready and waits for the rest.
+    clock.advance(longest)
+    await settle()
+    expect(ranAt).toEqual([])
+    clock.advance(due - clock.now())
+    await settle()
+    expect(ranAt).toEqual([due])
+    expect(delays.length).toBeLessThan(10)
+  })
+
   it('retries on the backoff schedule and dead-letters after the last attempt, keeping the reason', async () => {
     const q = makeQueue()
     const attemptsAt: number[] = []
