@@ -60,6 +60,9 @@ export function exportRoute(engine: Engine): ExtraRoute {
       }
       if (closed) return true
       if (chunk && !res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+      // Each page is read synchronously on the thread that answers webhooks, and a filtered export may walk many
+      // short or empty pages (they never wait for a drain): give the event loop back between pages.
+      else await new Promise((resolve) => setImmediate(resolve))
       before = page.nextCursor ?? undefined
     } while (before && !closed)
     res.end()
