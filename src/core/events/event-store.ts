@@ -257,17 +257,7 @@ export class EventStore {
     const bound = this.searchScan
     // Counting is only to find a rare condition: up to a thousand index entries each is enough to tell.
     const enough = Math.min(bound, 1000)
-    const counted = conditions.map((c) => ({
-      c,
-      // A type pattern walks its index out of seq order (the page is sorted afterwards), so it counts all of
-      // its matches, not just those below the cursor: it may lead only when every one of them fits the count.
-      n: this.db
-        .prepare(
-          `SELECT count(*) FROM (SELECT 1 FROM events INDEXED BY ${c.index} WHERE ${c.sql}${c.range ? '' : below} LIMIT ?)`,
-        )
-        .pluck()
-        .get(c.param, ...(c.range ? [] : belowParams), enough + 1) as number,
-    }))
+    const counted = conditions.map((c) => ({ c, n: this.countUpTo(c, below, belowParams, enough + 1) }))
     const lead = counted.filter((x) => !x.c.range || x.n <= enough).sort((a, b) => a.n - b.n)[0]
     // No condition can lead (a lone, common type pattern): walk the newest rows and check each.
     const window = lead
@@ -289,6 +279,31 @@ export class EventStore {
               .get(...windowParams, bound - 1) as number | undefined) ?? null
         : null,
     }
+  }
+
+  /**
+   * The index entries a walk led by this condition would examine, counted up to `cap`. A type pattern walks
+   * its index out of seq order (its page is sorted afterwards), so it counts the whole range of its literal
+   * prefix, not just what lies below the cursor; with no literal prefix (`*.paid`) the range is the whole index,
+   * so it is not counted at all and cannot lead.
+   */
+  private countUpTo(c: FilterCondition, below: string, belowParams: number[], cap: number): number {
+    if (c.range) {
+      const prefix = c.param.slice(0, c.param.search(/[*?[]/))
+      if (!prefix) return Infinity
+      return this.db
+        .prepare(
+          `SELECT count(*) FROM (SELECT 1 FROM events INDEXED BY ${c.index} WHERE type GLOB ? LIMIT ?)`,
+        )
+        .pluck()
+        .get(`${prefix}*`, cap) as number
+    }
+    return this.db
+      .prepare(
+        `SELECT count(*) FROM (SELECT 1 FROM events INDEXED BY ${c.index} WHERE ${c.sql}${below} LIMIT ?)`,
+      )
+      .pluck()
+      .get(c.param, ...belowParams, cap) as number
   }
 
   summary(id: string): EventSummary | null {
