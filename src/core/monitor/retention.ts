@@ -10,7 +10,7 @@ export interface RetentionReport {
   dryRuns: number
   /** Events past their limit but kept: an unresolved dead letter, a run in progress, or a pending job. */
   kept: number
-  compaction: 'none' | 'incremental' | 'full'
+  compaction: 'none' | 'incremental'
 }
 
 export interface RetentionOptions {
@@ -18,9 +18,6 @@ export interface RetentionOptions {
   batchSize?: number
   /** Resolved alerts older than this are deleted too. */
   resolvedAlertsKeepMs?: number
-  /** A full VACUUM (which converts the file to incremental auto-vacuum) runs when this share of pages is free. */
-  vacuumFreeRatio?: number
-  vacuumMinFreeBytes?: number
   /** Finished dry runs older than this are deleted (a dry run on a sample event belongs to no stored event). */
   dryRunsKeepMs?: number
   /** Told, after each committed batch, which events' dedup keys went with them (the in-memory dedup index). */
@@ -60,8 +57,6 @@ export class Retention {
     this.options = {
       batchSize: 500,
       resolvedAlertsKeepMs: 90 * DAY,
-      vacuumFreeRatio: 0.25,
-      vacuumMinFreeBytes: 8 * 1024 * 1024,
       dryRunsKeepMs: 7 * DAY,
       ...options,
     }
@@ -215,32 +210,19 @@ export class Retention {
   }
 
   /**
-   * Give freed pages back to the file system. `auto_vacuum` only takes effect on an existing database after a
-   * VACUUM, so: with incremental auto-vacuum, release free pages in steps; without it, when much is free, run
-   * one VACUUM that also switches the file to incremental (every later compaction is then a cheap step).
+   * Give freed pages back to the file system, in steps between which intake goes on. That needs incremental
+   * auto-vacuum, which a new store gets while it is small (`preferIncrementalVacuum`). A file without it keeps
+   * its free pages for new rows: converting it takes a full VACUUM, which rewrites the whole file on the thread
+   * that answers webhooks (26 s at a million events, measured), so the running engine never does that.
    */
   async compact(): Promise<RetentionReport['compaction']> {
     const db = this.db
-    const mode = db.pragma('auto_vacuum', { simple: true }) as number
+    if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) return 'none'
     let result: RetentionReport['compaction'] = 'none'
-    if (mode === 2) {
-      while ((db.pragma('freelist_count', { simple: true }) as number) > 0) {
-        db.pragma('incremental_vacuum(2000)')
-        result = 'incremental'
-        await yieldToIo()
-      }
-    } else if (mode === 0) {
-      const free = db.pragma('freelist_count', { simple: true }) as number
-      const pages = db.pragma('page_count', { simple: true }) as number
-      const pageSize = db.pragma('page_size', { simple: true }) as number
-      if (
-        free >= pages * this.options.vacuumFreeRatio &&
-        free * pageSize >= this.options.vacuumMinFreeBytes
-      ) {
-        db.pragma('auto_vacuum = INCREMENTAL')
-        db.exec('VACUUM')
-        result = 'full'
-      }
+    while ((db.pragma('freelist_count', { simple: true }) as number) > 0) {
+      db.pragma('incremental_vacuum(2000)')
+      result = 'incremental'
+      await yieldToIo()
     }
     if (result !== 'none') db.pragma('wal_checkpoint(TRUNCATE)')
     return result
@@ -263,7 +245,7 @@ export class Retention {
 
 /**
  * On a new, still small database, switch to incremental auto-vacuum now (the VACUUM that makes it stick is
- * cheap while the file is small); a large existing file is converted later, by `compact`, when much is free.
+ * cheap while the file is small). A large file without it is left as it is: see `Retention.compact`.
  */
 export function preferIncrementalVacuum(db: Db, maxPages = 4096): boolean {
   if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 0) return false
