@@ -489,7 +489,8 @@ export function countOpenDeadLetters(db: Db): () => number {
     db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get() !== undefined
   const stmt = db.prepare(
     hasRuns
-      ? `SELECT (SELECT COUNT(*) FROM runs WHERE status = 'dead' AND resolved_at IS NULL AND dry_run = 0)
+      ? `SELECT (SELECT COUNT(*) FROM runs INDEXED BY runs_dead_open
+                 WHERE status = 'dead' AND resolved_at IS NULL AND dry_run = 0)
               + (SELECT COUNT(*) FROM jobs WHERE status = 'dead') AS n`
       : `SELECT COUNT(*) AS n FROM jobs WHERE status = 'dead'`,
   )

@@ -170,8 +170,8 @@ export class Retention {
   /** Delete finished dry runs created before `before`, in batches that yield to the receiver between them. */
   private async deleteDryRuns(before: number, deleteRun: (runId: string) => void): Promise<number> {
     const due = this.db.prepare(
-      `SELECT id FROM runs WHERE dry_run = 1 AND status IN ('succeeded', 'dead', 'cancelled') AND created_at < ?
-       LIMIT ?`,
+      `SELECT id FROM runs INDEXED BY runs_dry
+       WHERE dry_run = 1 AND status IN ('succeeded', 'dead', 'cancelled') AND created_at < ? LIMIT ?`,
     )
     let deleted = 0
     for (;;) {

@@ -81,6 +81,9 @@ interface WriteResult {
   enqueued: boolean
 }
 
+/** Rejected requests a source records between prunes of its oldest ones, and the most one prune deletes. */
+const PRUNE_EVERY = 100
+const PRUNE_MOST = 200
 const HOOKS = '/hooks/'
 const PROBE = '.probe'
 
@@ -98,7 +101,7 @@ export class Receiver {
   private readonly lastTouched = new Map<string, number>()
   /** Adds a job inside the intake transaction (on the intake connection). */
   private readonly enqueue: ReturnType<Queue['adderOn']>
-  private rejectedSincePrune = 0
+  private readonly rejectedSincePrune = new Map<string, number>()
   private inFlight = 0
   /** The response each connection is working on, so a protocol error does not answer ahead of it. */
   private readonly answering = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>()
@@ -110,9 +113,15 @@ export class Receiver {
   constructor(private readonly deps: ReceiverDeps) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits }
     this.enqueue = deps.queue.adderOn(deps.db)
+    // Inside the intake transaction, so bounded: at most PRUNE_MOST rows a time, found by the source's own index
+    // of rejected requests (a backlog beyond the limit shrinks over the next prunes).
     this.pruneRejected = deps.db.prepare(
-      `DELETE FROM events WHERE source_id = @source AND status = 'rejected' AND seq < (
-         SELECT seq FROM events WHERE source_id = @source AND status = 'rejected' ORDER BY seq DESC LIMIT 1 OFFSET @keep)`,
+      `DELETE FROM events WHERE seq IN (
+         SELECT seq FROM events INDEXED BY events_rejected
+         WHERE source_id = @source AND status = 'rejected' AND seq < (
+           SELECT seq FROM events INDEXED BY events_rejected WHERE source_id = @source AND status = 'rejected'
+           ORDER BY seq DESC LIMIT 1 OFFSET @keep)
+         ORDER BY seq LIMIT ${PRUNE_MOST})`,
     )
     this.commits = new GroupCommit<Write, WriteResult>(
       deps.db,
@@ -447,9 +456,14 @@ export class Receiver {
       this.enqueue('dispatch', { eventId: event.id }) !== null
     if (write.adoptSecret) this.deps.sources.adoptSecret(event.sourceId, write.adoptSecret)
     if (write.notice) this.deps.sources.setNotice(event.sourceId, write.notice)
-    if (stored.status === 'rejected' && ++this.rejectedSincePrune >= 100) {
-      this.rejectedSincePrune = 0
-      this.pruneRejected.run({ source: event.sourceId, keep: this.limits.rejectedKeepPerSource - 1 })
+    if (stored.status === 'rejected') {
+      // Counted per source: with one count for all, a source was pruned only when its request happened to be
+      // the hundredth, and then all at once.
+      const since = (this.rejectedSincePrune.get(event.sourceId) ?? 0) + 1
+      this.rejectedSincePrune.set(event.sourceId, since % PRUNE_EVERY)
+      if (since >= PRUNE_EVERY) {
+        this.pruneRejected.run({ source: event.sourceId, keep: this.limits.rejectedKeepPerSource - 1 })
+      }
     }
     const last = this.lastTouched.get(event.sourceId) ?? 0
     if (event.receivedAt - last >= 1000) {

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Change } from '../../../src/shared/contract'
+import { EventStore } from '../../../src/core/events/event-store'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
+import { sampleEvent } from '../monitor/fixture'
 
 let t: TestEngine
 
@@ -260,6 +262,57 @@ describe('receiver', () => {
       expect(row.reason).toMatch(/signature/i)
     }
     expect(count(`SELECT COUNT(*) n FROM jobs WHERE kind = 'dispatch'`)).toBe(0)
+  })
+
+  it("keeps each source's newest rejected requests, pruning each source on its own count and a bounded number at a time", async () => {
+    await t.close()
+    t = await startTestEngine({
+      receiver: {
+        port: 0,
+        host: '127.0.0.1',
+        limits: { rejectedKeepPerSource: 10, rejectedPerSecond: 10_000, rejectedBurst: 10_000 },
+      },
+    })
+    for (const id of ['gh', 'old']) {
+      await t.engine.call('sources.create', { id, name: id, provider: 'github', secret: 'right' })
+    }
+    const forged = (source: string, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          http(`${t.url}/hooks/${source}`, {
+            headers: {
+              'content-type': 'application/json',
+              'x-github-event': 'push',
+              'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
+            },
+            body: JSON.stringify({ i }),
+          }),
+        ),
+      )
+    const rejected = (source: string) =>
+      count(`SELECT COUNT(*) n FROM events WHERE source_id = ? AND status = 'rejected'`, source)
+    // A source holds a backlog of 500 rejected requests (from before its limit was lowered).
+    const store = new EventStore(t.engine.db)
+    t.engine.db.transaction(() => {
+      for (let i = 0; i < 500; i++) {
+        store.insert(sampleEvent('old', Date.now(), { status: 'rejected', verification: 'failed' }))
+      }
+    })()
+    // Sixty on each source: neither reached its hundredth, so nothing is pruned yet.
+    await forged('gh', 60)
+    await forged('old', 60)
+    expect([rejected('gh'), rejected('old')]).toEqual([60, 560])
+    // Forty more each: each source's hundredth prunes it. gh goes down to its newest ten; the backlog loses
+    // at most 200 rows a prune, inside the intake transaction, and shrinks over the next prunes.
+    await forged('gh', 40)
+    await forged('old', 40)
+    expect([rejected('gh'), rejected('old')]).toEqual([10, 400])
+    const after: number[] = []
+    for (let i = 0; i < 4; i++) {
+      await forged('old', 100)
+      after.push(rejected('old'))
+    }
+    expect(after).toEqual([300, 200, 100, 10])
   })
 
   it('emits each committed event on the change stream', async () => {
