@@ -55,7 +55,9 @@ export class Retention {
     options: RetentionOptions = {},
   ) {
     this.options = {
-      batchSize: 500,
+      // Each event's delete also deletes its full-text terms: 500 a batch held intake for 45–70 ms at a million
+      // events (measured); a batch of a hundred does a fifth of that work.
+      batchSize: 100,
       resolvedAlertsKeepMs: 90 * DAY,
       dryRunsKeepMs: 7 * DAY,
       ...options,
