@@ -74,6 +74,8 @@ export interface Orchestrator {
 }
 
 const MAX_DRY_STEPS = 1000
+/** Queued runs given their jobs per transaction at start-up. */
+const REQUEUE_PAGE = 1000
 
 /** The problem with a trigger's source, when it names none that exists. */
 function missingSourceIssue(
@@ -540,14 +542,26 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         dispatcher.answerFromEarlierEvents(job.payload, () => ctx.completeInTransaction()),
       )
       // Runs parked by the concurrency limit have no job; give each queued run one (a key makes this idempotent).
-      db.transaction(() => {
-        for (const { id } of db
-          .prepare(`SELECT id FROM runs WHERE status = 'queued' AND dry_run = 0`)
-          .all() as Array<{ id: string }>) {
-          queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
+      // After a flood there can be a great many, and the receiver is already listening: a thousand per
+      // transaction, with intake running between them.
+      const queued = db.prepare(
+        `SELECT seq, id FROM runs WHERE status = 'queued' AND dry_run = 0 AND seq > ? ORDER BY seq LIMIT ?`,
+      )
+      const enqueueQueued = async (): Promise<void> => {
+        for (let after = 0; db.open;) {
+          const rows = queued.all(after, REQUEUE_PAGE) as Array<{ seq: number; id: string }>
+          db.transaction(() => {
+            for (const { id } of rows) queue.add(JOB_RUN, { runId: id }, { key: `run:${id}` })
+          }).immediate()
+          queue.wake()
+          if (rows.length < REQUEUE_PAGE) return
+          after = rows[rows.length - 1]!.seq
+          await new Promise((resolve) => setImmediate(resolve))
         }
-      }).immediate()
-      queue.wake()
+      }
+      enqueueQueued().catch((error: unknown) =>
+        deps.log?.('error', 'could not give queued runs their jobs', { error: String(error) }),
+      )
     },
     async stop() {
       // The queue owns in-flight jobs: stopping it aborts their signals and releases their leases. What is left
