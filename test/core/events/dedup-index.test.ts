@@ -99,9 +99,10 @@ describe('dedup index', () => {
     expect(index.owner('shop', 'first')).toEqual({ seq: seqOf('first'), id: expect.stringMatching(/^evt_/) })
   })
 
-  it('stays exact through growth, releases and rollbacks (checked against a plain map)', () => {
+  it('stays exact through growth, releases and rollbacks, while a growth moves its entries (checked against a plain map)', () => {
     const { db } = store()
-    const index = DedupIndex.load(db)
+    // A small table, so it grows many times; each growth moves its entries a few slots per claim.
+    const index = DedupIndex.load(db, undefined, 64)
     const owners = new Map<string, number>()
     let seq = 0
     let random = 7
@@ -111,6 +112,16 @@ describe('dedup index', () => {
          status, verification) VALUES (?, ?, 's', 0, 'POST', '/', '{}', x'', 0, ?, 'accepted', 'unsigned')`,
     )
     const remove = db.prepare(`DELETE FROM events WHERE seq = ?`)
+    // Some keys each round (owned or not), every key at the end.
+    const check = (keys: number) =>
+      db.transaction(() => {
+        for (let i = 0; i < keys; i++) {
+          const dedupId = `d${keys === 40_000 ? i : next() % 40_000}`
+          expect(index.owner('s', dedupId)?.seq ?? null).toBe(owners.get(dedupId) ?? null)
+        }
+      })()
+    let rounds = 0
+    let movingRounds = 0
     for (let round = 0; round < 60; round++) {
       const fresh: Array<[string, number]> = []
       db.transaction(() => {
@@ -135,15 +146,35 @@ describe('dedup index', () => {
       db.transaction(() => released.forEach(([, s]) => remove.run(s)))()
       index.release(released.map(([dedupId, s]) => ({ seq: s, sourceId: 's', dedupId })))
       released.forEach(([d]) => owners.delete(d))
+      // Exact in every state, also while a growth is still moving entries.
+      if (index.moving > 0) movingRounds++
+      expect(index.count).toBe(owners.size)
+      check(400)
+      rounds++
     }
-    expect(index.count).toBe(owners.size)
+    expect(rounds).toBe(60)
+    expect(movingRounds).toBeGreaterThan(0)
     expect(owners.size).toBeGreaterThan(2000)
+    check(40_000)
+  })
+
+  it('moves a grown table a few slots per claim, never all at once', () => {
+    const { db } = store()
+    const index = DedupIndex.load(db, undefined, 1024)
+    const moving: number[] = []
     db.transaction(() => {
-      for (let i = 0; i < 40_000; i++) {
-        const dedupId = `d${i}`
-        expect(index.owner('s', dedupId)?.seq ?? null).toBe(owners.get(dedupId) ?? null)
+      for (let seq = 1; seq <= 3000; seq++) {
+        index.claim(dedupKey('s', `k${seq}`), seq)
+        moving.push(index.moving)
       }
     })()
+    index.commit()
+    // The claim that grew the table (the 769th: past 3/4 of 1,024 slots) left all 1,024 old slots to move, and
+    // each later claim moved eight of them until none were left.
+    expect(moving.slice(0, 768).every((n) => n === 0)).toBe(true)
+    expect(moving.slice(768, 772)).toEqual([1024, 1016, 1008, 1000])
+    expect(moving[768 + 128]).toBe(0)
+    expect(index.count).toBe(3000)
   })
 
   it('migration 008 carries the keys of an existing store over', () => {
