@@ -1,7 +1,11 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EventStore } from '../../src/core/events/event-store'
 import { newId } from '../../src/core/ids'
+import type { Engine } from '../../src/core/engine'
+import { exportRoute } from '../../src/server/export-route'
 import { startHeadless, type Headless } from '../../src/server/headless'
 import { http } from '../support/http'
 import { tempDir } from '../support/temp-dir'
@@ -100,6 +104,43 @@ describe('GET /api/events/export', () => {
     )
     expect(rows).toHaveLength(1234)
     expect(new Set(rows.map((r) => r.id)).size).toBe(1234)
+  })
+
+  it('gives the event loop back between pages, also when a filtered walk answers empty pages', async () => {
+    // An engine whose every page is empty but has a cursor, as a bounded walk over a rare filter answers.
+    const pages = 20
+    let served = 0
+    const engine = {
+      db: server.engine.db,
+      call: async (_name: string, input: { before?: string }) => {
+        served++
+        const n = Number(input.before ?? pages)
+        return { items: [], nextCursor: n > 1 ? String(n - 1) : null }
+      },
+    } as unknown as Engine
+    const route = exportRoute(engine)
+    const httpServer = createServer((req, res) => void route(req, res, new URL(req.url!, 'http://127.0.0.1')))
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
+    const seenAtTurns: number[] = []
+    let ticking = true
+    const tick = () => {
+      seenAtTurns.push(served)
+      if (ticking) setImmediate(tick)
+    }
+    try {
+      setImmediate(tick)
+      const res = await http(
+        `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/api/events/export`,
+      )
+      expect(res.status).toBe(200)
+      expect(res.text).toBe('')
+    } finally {
+      ticking = false
+      await new Promise((resolve) => httpServer.close(resolve))
+    }
+    expect(served).toBe(pages)
+    // The loop turned while the export was between its first page and its last.
+    expect(seenAtTurns.some((n) => n > 0 && n < pages)).toBe(true)
   })
 
   it('refuses bad filters and missing credentials', async () => {
