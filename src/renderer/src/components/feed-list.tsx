@@ -37,7 +37,10 @@ const FeedRow = memo(function FeedRow({
       data-event-id={id}
       className={`feed-row status-${event.status}${selected ? ' selected' : ''}`}
       style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT }}
-      onClick={() => {
+      // On press, not on click: during a burst the rows move down under the pointer between press and release,
+      // and a click then lands on the list instead of either row.
+      onMouseDown={(e) => {
+        if (e.button !== 0) return
         feed.select(id)
         router.go({ view: 'activity', id })
       }}
