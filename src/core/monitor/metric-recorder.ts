@@ -200,10 +200,12 @@ export class MetricRecorder {
   }
 
   private countRun(run: TrackedRun, outcome: RunOutcome, now: number): void {
-    const key = `${run.sourceId}\u0000${run.type ?? ''}\u0000${outcome}`
+    // The same bound on types as the request counters: the sender chooses them.
+    const type = this.typeLabel(run.sourceId, run.type)
+    const key = `${run.sourceId}\u0000${type ?? ''}\u0000${outcome}`
     const entry = this.runs.get(key)
     if (entry) entry.count++
-    else this.runs.set(key, { sourceId: run.sourceId, type: run.type, outcome, count: 1 })
+    else this.runs.set(key, { sourceId: run.sourceId, type, outcome, count: 1 })
     this.bump(`runs.${outcome}`, run.sourceId, now)
   }
 

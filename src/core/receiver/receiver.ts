@@ -361,7 +361,7 @@ export class Receiver {
       verdict = { ok: false, reason: `verification error: ${(error as Error).message}` }
     }
     if (!verdict.ok) {
-      const type = safe(() => provider.eventType(req, json, ctx.options))
+      const type = eventTypeOf(source, req, json)
       observe(source.id, type, 'rejected', 401)
       this.recordRejected(source, req, json, contentType, verdict.reason)
       return this.refuse(null, res, 401, 'unauthorized', verdict.reason)
@@ -396,8 +396,11 @@ export class Receiver {
     reason: string | null,
   ): NewEvent {
     const { provider, ctx } = source
-    const type = status === 'handshake' ? 'handshake' : safe(() => provider.eventType(req, json, ctx.options))
-    const dedupId = safe(() => provider.dedupId(req, json, ctx.options)) ?? sha256(req.body)
+    const type = status === 'handshake' ? 'handshake' : eventTypeOf(source, req, json)
+    const given = safe(() => provider.dedupId(req, json, ctx.options))
+    // A delivery id is as long as the sender makes it; a long one is kept as its hash (still one id per id).
+    const dedupId =
+      given === null ? sha256(req.body) : given.length > MAX_DEDUP_ID_LENGTH ? sha256(given) : given
     return {
       id: newId('evt', req.receivedAt),
       sourceId: source.id,
@@ -592,8 +595,25 @@ function decodeSegment(segment: string): string | null {
   }
 }
 
-function sha256(body: Buffer): string {
-  return 'sha256:' + createHash('sha256').update(body).digest('hex')
+function sha256(data: Buffer | string): string {
+  return 'sha256:' + createHash('sha256').update(data).digest('hex')
+}
+
+/** The longest event type kept: what the feed's type filter takes. */
+const MAX_TYPE_LENGTH = 200
+/** Delivery ids longer than this are kept as their SHA-256. */
+const MAX_DEDUP_ID_LENGTH = 200
+
+/**
+ * The event's type as its provider reads it, cut to MAX_TYPE_LENGTH: the sender chooses it (any body field, for
+ * some providers), and it is kept in every row, metric label and feed page.
+ */
+function eventTypeOf(source: RuntimeSource, req: InboundRequest, json: unknown): string | null {
+  const type = safe(() => source.provider.eventType(req, json, source.ctx.options))
+  if (type === null || type.length <= MAX_TYPE_LENGTH) return type
+  // Not between the two halves of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(type[MAX_TYPE_LENGTH - 1]!) ? MAX_TYPE_LENGTH - 1 : MAX_TYPE_LENGTH
+  return type.slice(0, end)
 }
 
 function safe<T>(fn: () => T): T | null {

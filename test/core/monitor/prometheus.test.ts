@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { OTHER_TYPE } from '../../../src/core/monitor/metric-recorder'
 import type { ReceiverObservation } from '../../../src/core/receiver/receiver'
 import { monitorFixture, type MonitorFixture } from './fixture'
 
@@ -113,6 +114,22 @@ describe('prometheus exposition', () => {
     expect(value('switchboard_runs_total', { source: 'shop', outcome: 'started' })).toBe(1)
     expect(value('switchboard_runs_total', { source: 'shop', outcome: 'succeeded' })).toBe(1)
     expect(value('switchboard_step_duration_seconds_sum', { kind: 'http' })).toBe(0.25)
+  })
+
+  it('bounds the run counters by type the way it bounds the request counters', () => {
+    f = monitorFixture()
+    f.addSource('shop')
+    for (let i = 0; i < 150; i++) {
+      const event = f.addEvent('shop', { type: `kind.${i}` })
+      f.run(event.id, 'queued')
+    }
+    const { samples } = parse(f.monitor.prometheus())
+    const started = samples.filter(
+      (s) => s.name === 'switchboard_runs_total' && s.labels.outcome === 'started',
+    )
+    // A hundred types of their own, the other fifty under one label.
+    expect(started).toHaveLength(101)
+    expect(started.find((s) => s.labels.type === OTHER_TYPE)?.value).toBe(50)
   })
 
   it('escapes label values', () => {

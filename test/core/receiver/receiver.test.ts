@@ -315,6 +315,25 @@ describe('receiver', () => {
     expect(after).toEqual([300, 200, 100, 10])
   })
 
+  it('keeps a sender-chosen type to 200 characters and a long delivery id as its hash', async () => {
+    const long = 'order.' + 'x'.repeat(5000)
+    const sent = await http(`${t.url}/hooks/shop`, { body: JSON.stringify({ type: long }) })
+    const stored = await t.engine.call('events.get', { id: (sent.json as { id: string }).id })
+    expect(stored.type).toBe(long.slice(0, 200))
+    // Metric labels carry the cut type too.
+    expect(t.engine.prometheus()).toContain(`type="${long.slice(0, 200)}"`)
+    expect(t.engine.prometheus()).not.toContain('x'.repeat(200))
+
+    const key = 'k'.repeat(5000)
+    const post = (idempotencyKey: string) =>
+      http(`${t.url}/hooks/shop`, { headers: { 'idempotency-key': idempotencyKey }, body: '{}' })
+    const first = (await post(key)).json as { id: string; duplicate: boolean }
+    expect((await t.engine.call('events.get', { id: first.id })).dedupId).toMatch(/^sha256:[0-9a-f]{64}$/)
+    // The same id again is a duplicate; another id with the same first thousands of characters is not.
+    expect((await post(key)).json).toMatchObject({ duplicate: true, duplicateOf: first.id })
+    expect((await post(key + 'z')).json).toMatchObject({ duplicate: false })
+  })
+
   it('emits each committed event on the change stream', async () => {
     const seen: Change[] = []
     const off = t.engine.changes.subscribe((c) => seen.push(c))
