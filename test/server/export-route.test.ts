@@ -167,3 +167,20 @@ describe('GET /api/metrics?format=prometheus', () => {
     expect((await http(`${server.apiUrl}/api/metrics?format=prometheus`)).status).toBe(401)
   })
 })
+
+// Last: it adds events the metrics counts above do not expect.
+describe('GET /api/events/export with large bodies', () => {
+  it('streams large bodies in pieces, every line whole', async () => {
+    await server.engine.call('sources.create', { id: 'big', name: 'Big', provider: 'none' })
+    const big = (i: number) => JSON.stringify({ n: i, pad: String(i).repeat(200_000) })
+    for (let i = 1; i <= 4; i++) {
+      await http(`${server.receiverUrl}/hooks/big`, {
+        headers: { 'content-type': 'application/json', 'idempotency-key': `big-${i}` },
+        body: big(i),
+      })
+    }
+    const res = await http(`${server.apiUrl}/api/events/export?source=big`, { headers: auth() })
+    const rows = lines(res.text)
+    expect(rows.map((r) => r.body)).toEqual([4, 3, 2, 1].map(big))
+  })
+})
