@@ -2,6 +2,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadApiToken } from '../../src/server/auth'
+import { MAX_STREAMS } from '../../src/server/change-stream'
 import { startHeadless, type Headless } from '../../src/server/headless'
 import { matchRoute, routes } from '../../src/server/routes'
 import { OPERATION_NAMES } from '../../src/shared/contract'
@@ -209,6 +210,32 @@ describe('control API', () => {
       type: 'event',
       event: { id, type: 'live.one', summary: 'Live' },
     })
+  })
+
+  it('refuses more change streams than its limit, and takes one again once another closes', async () => {
+    const open = async () => {
+      const controller = new AbortController()
+      const res = await fetch(`${server.apiUrl}/api/stream`, { headers: auth(), signal: controller.signal })
+      return { res, close: () => controller.abort() }
+    }
+    const streams = []
+    for (let i = 0; i < MAX_STREAMS; i++) streams.push(await open())
+    try {
+      expect(streams.every((s) => s.res.status === 200)).toBe(true)
+      const refused = await open()
+      expect(refused.res.status).toBe(503)
+      expect(await refused.res.json()).toMatchObject({ error: { code: 'unavailable' } })
+      streams.pop()!.close()
+      let again = await open()
+      for (let i = 0; i < 50 && again.res.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 20))
+        again = await open()
+      }
+      expect(again.res.status).toBe(200)
+      streams.push(again)
+    } finally {
+      for (const s of streams) s.close()
+    }
   })
 
   it('pauses intake: the receiver answers 503 so senders retry', async () => {
