@@ -29,6 +29,11 @@ export interface ReceiverLimits {
   rejectedBodyPrefix: number
   /** Rejected requests kept per source; older ones are pruned as new ones arrive. */
   rejectedKeepPerSource: number
+  /**
+   * Request bodies held at once, all requests together (read but not yet committed): past it a request is
+   * answered 503 with Retry-After, so many slow uploads cannot hold connections × body limit of memory.
+   */
+  maxBufferedBytes: number
 }
 
 export const DEFAULT_LIMITS: ReceiverLimits = {
@@ -40,6 +45,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   rejectedBurst: 20,
   rejectedBodyPrefix: 4096,
   rejectedKeepPerSource: 1000,
+  maxBufferedBytes: 128 * 1024 * 1024,
 }
 
 /** One request's outcome, for metrics. */
@@ -103,6 +109,8 @@ export class Receiver {
   private readonly enqueue: ReturnType<Queue['adderOn']>
   private readonly rejectedSincePrune = new Map<string, number>()
   private inFlight = 0
+  /** Bytes of request bodies held now (see ReceiverLimits.maxBufferedBytes). */
+  private buffered = 0
   /** The response each connection is working on, so a protocol error does not answer ahead of it. */
   private readonly answering = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>()
   private drained: (() => void) | null = null
@@ -259,24 +267,43 @@ export class Receiver {
     }
 
     this.inFlight++
+    const chunks: Buffer[] = []
+    let size = 0
+    let tooLarge = false
+    /** Stop holding this request's body (it is refused, or done with). */
+    const drop = () => {
+      this.buffered -= size
+      size = 0
+      chunks.length = 0
+    }
     // 'aborted' can follow 'end' (the client leaves while its commit is pending): count each request once.
     let counted = true
     const finish = () => {
       if (!counted) return
       counted = false
+      drop()
       this.done()
     }
-    const chunks: Buffer[] = []
-    let size = 0
-    let tooLarge = false
     req.on('data', (chunk: Buffer) => {
       if (tooLarge) return
       size += chunk.length
+      this.buffered += chunk.length
+      // A refused request is done here: once its answer is sent, Node drops the rest of the upload and the
+      // request may never end or abort, so waiting for that would hold a graceful shutdown for its timeout.
       if (size > limit) {
         tooLarge = true
-        chunks.length = 0
         observe(source.id, null, 'too-large', 413)
         this.refuse(req, res, 413, 'payload_too_large', `body over the ${limit}-byte limit`)
+        finish()
+        return
+      }
+      if (this.buffered > this.limits.maxBufferedBytes) {
+        tooLarge = true
+        observe(source.id, null, 'error', 503)
+        this.refuse(req, res, 503, 'unavailable', 'too many request bodies in flight, retry later', {
+          'retry-after': '1',
+        })
+        finish()
         return
       }
       chunks.push(chunk)

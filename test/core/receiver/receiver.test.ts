@@ -160,6 +160,59 @@ describe('receiver', () => {
     expect(count(`SELECT COUNT(*) n FROM events`)).toBe(0)
   })
 
+  it('holds at most its budget of request bodies at once, answering 503 past it and taking them again after', async () => {
+    await t.close()
+    t = await startTestEngine({
+      receiver: {
+        port: 0,
+        host: '127.0.0.1',
+        limits: { maxBufferedBytes: 100_000, headersTimeoutMs: 5000, requestTimeoutMs: 10_000 },
+      },
+    })
+    await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+    /** A slow upload: 60 KB of a 70 KB body now, the rest when `finish` is called; resolves the status line. */
+    const upload = () => {
+      let finish = () => {}
+      const status = new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => {
+          socket.write(
+            `POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n${'a'.repeat(60_000)}`,
+          )
+          finish = () => socket.write('a'.repeat(10_000))
+        })
+        let data = ''
+        socket.on('data', (d) => {
+          data += d
+          if (data.includes('\r\n')) {
+            resolve(data.split('\r\n')[0]!)
+            socket.destroy()
+          }
+        })
+        socket.on('error', reject)
+      })
+      return { status, finish: () => finish() }
+    }
+    const first = upload()
+    await new Promise((r) => setTimeout(r, 100))
+    // 60 KB held; another 60 KB would pass the 100 KB budget.
+    expect(await upload().status).toBe('HTTP/1.1 503 Service Unavailable')
+    first.finish()
+    expect(await first.status).toBe('HTTP/1.1 200 OK')
+    // Released: the next upload fits again.
+    const third = upload()
+    await new Promise((r) => setTimeout(r, 50))
+    third.finish()
+    expect(await third.status).toBe('HTTP/1.1 200 OK')
+    expect(count(`SELECT COUNT(*) n FROM events`)).toBe(2)
+    // The refused upload counts as done: a graceful stop does not wait out its 10 s request timeout.
+    const outcome = await Promise.race([
+      t.close().then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 5000)),
+    ])
+    expect(outcome).toBe('stopped')
+    t = await startTestEngine()
+  })
+
   it('answers 404 for an unknown source and anything outside /hooks, and stores nothing', async () => {
     expect((await http(`${t.url}/hooks/nope`, { body: '{}' })).status).toBe(404)
     expect((await http(`${t.url}/`, {})).status).toBe(404)
