@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { Webhook } from 'standardwebhooks'
 import { quantile, runLoad, type LoadRequest } from '../test/support/load'
 import { startChildServer, type ChildServer } from './child-server'
+import { signedRequest } from './signed-request'
 import type { BenchRow } from './table'
 import { findWrk, runWrk } from './wrk'
 
@@ -75,22 +76,8 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
     const provider = servers.c.ready[2]
     const build =
       (path: string) =>
-      (i: number): LoadRequest => {
-        const text = body(i)
-        const id = `msg_${randomUUID()}`
-        // One instant for the header and the signature: two clock reads can straddle a second.
-        const at = new Date()
-        return {
-          path,
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': id,
-            'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-            'webhook-signature': signer.sign(id, at, text),
-          },
-          body: text,
-        }
-      }
+      (i: number): LoadRequest =>
+        signedRequest(signer, path, body(i))
     const empty = (): Measured => ({
       rps: [],
       latencies: [],

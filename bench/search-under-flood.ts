@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Webhook } from 'standardwebhooks'
 import { createEngine } from '../src/core/engine'
 import { tempDir } from '../test/support/temp-dir'
+import { signedRequest } from './signed-request'
 import { unavailable, type BenchRow } from './table'
 import { findWrk, runWrk } from './wrk'
 
@@ -65,21 +66,12 @@ export async function runSearchUnderFloodBench(options: { floodMs: number }): Pr
       durationMs: options.floodMs,
       count,
       file: join(dir.path, 'requests.bin'),
-      build: (i) => {
-        const text = JSON.stringify({ type: 'flood.event', n: i, note: `delivery ${i} of the flood` })
-        const id = `msg_${randomUUID()}`
-        const at = new Date()
-        return {
-          path: '/hooks/flood',
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': id,
-            'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-            'webhook-signature': signer.sign(id, at, text),
-          },
-          body: text,
-        }
-      },
+      build: (i) =>
+        signedRequest(
+          signer,
+          '/hooks/flood',
+          JSON.stringify({ type: 'flood.event', n: i, note: `delivery ${i} of the flood` }),
+        ),
     })
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
     const stored = () => engine.db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM events`).pluck().get() as number

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Change } from '../../../src/shared/contract'
 import { EventStore } from '../../../src/core/events/event-store'
+import type { ReceiverLimits } from '../../../src/core/receiver/receiver'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
 import { sampleEvent } from '../monitor/fixture'
@@ -29,6 +30,28 @@ const listen = (engine: TestEngine['engine']) =>
 function storedBody(id: string): Buffer {
   const row = t.engine.db.prepare(`SELECT body FROM events WHERE id = ?`).get(id) as { body: Buffer }
   return row.body
+}
+
+/** Start the test engine again, with these receiver limits (and no sources). */
+async function restartWithLimits(limits: Partial<ReceiverLimits>): Promise<void> {
+  await t.close()
+  t = await startTestEngine({ receiver: { port: 0, host: '127.0.0.1', limits } })
+}
+
+/** Write raw bytes to the receiver over one socket; resolves with the status line of its answer. */
+function statusLineOf(write: (socket: Socket) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => write(socket))
+    let data = ''
+    socket.on('data', (d) => {
+      data += d
+      if (data.includes('\r\n')) {
+        resolve(data.split('\r\n')[0]!)
+        socket.destroy()
+      }
+    })
+    socket.on('error', reject)
+  })
 }
 
 function count(sql: string, ...params: unknown[]): number {
@@ -141,54 +164,25 @@ describe('receiver', () => {
 
   it('refuses an oversize chunked body that declares no length', async () => {
     await t.engine.call('sources.update', { id: 'shop', maxBodyBytes: 100 })
-    const status = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => {
-        socket.write('POST /hooks/shop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
-        socket.write(`c8\r\n${'b'.repeat(200)}\r\n0\r\n\r\n`)
-      })
-      let data = ''
-      socket.on('data', (d) => {
-        data += d
-        if (data.includes('\r\n')) {
-          resolve(data.split('\r\n')[0]!)
-          socket.destroy()
-        }
-      })
-      socket.on('error', reject)
+    const status = await statusLineOf((socket) => {
+      socket.write('POST /hooks/shop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+      socket.write(`c8\r\n${'b'.repeat(200)}\r\n0\r\n\r\n`)
     })
     expect(status).toBe('HTTP/1.1 413 Payload Too Large')
     expect(count(`SELECT COUNT(*) n FROM events`)).toBe(0)
   })
 
   it('holds at most its budget of request bodies at once, answering 503 past it and taking them again after', async () => {
-    await t.close()
-    t = await startTestEngine({
-      receiver: {
-        port: 0,
-        host: '127.0.0.1',
-        limits: { maxBufferedBytes: 100_000, headersTimeoutMs: 5000, requestTimeoutMs: 10_000 },
-      },
-    })
+    await restartWithLimits({ maxBufferedBytes: 100_000, headersTimeoutMs: 5000, requestTimeoutMs: 10_000 })
     await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
     /** A slow upload: 60 KB of a 70 KB body now, the rest when `finish` is called; resolves the status line. */
     const upload = () => {
       let finish = () => {}
-      const status = new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => {
-          socket.write(
-            `POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n${'a'.repeat(60_000)}`,
-          )
-          finish = () => socket.write('a'.repeat(10_000))
-        })
-        let data = ''
-        socket.on('data', (d) => {
-          data += d
-          if (data.includes('\r\n')) {
-            resolve(data.split('\r\n')[0]!)
-            socket.destroy()
-          }
-        })
-        socket.on('error', reject)
+      const status = statusLineOf((socket) => {
+        socket.write(
+          `POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n${'a'.repeat(60_000)}`,
+        )
+        finish = () => socket.write('a'.repeat(10_000))
       })
       return { status, finish: () => finish() }
     }
@@ -318,14 +312,7 @@ describe('receiver', () => {
   })
 
   it("keeps each source's newest rejected requests, pruning each source on its own count and a bounded number at a time", async () => {
-    await t.close()
-    t = await startTestEngine({
-      receiver: {
-        port: 0,
-        host: '127.0.0.1',
-        limits: { rejectedKeepPerSource: 10, rejectedPerSecond: 10_000, rejectedBurst: 10_000 },
-      },
-    })
+    await restartWithLimits({ rejectedKeepPerSource: 10, rejectedPerSecond: 10_000, rejectedBurst: 10_000 })
     for (const id of ['gh', 'old']) {
       await t.engine.call('sources.create', { id, name: id, provider: 'github', secret: 'right' })
     }
