@@ -71,11 +71,18 @@ function verifyV3(req: InboundRequest, ctx: SourceContext, signature: string): V
 /**
  * v1 (`sha256(secret + body)`) and v2 (`sha256(secret + method + URL + body)`) are plain SHA-256, not HMAC, and
  * carry no timestamp; HubSpot still sends them from older apps and workflow webhook actions.
+ *
+ * A plain SHA-256 over secret + data can be extended: whoever saw one signature can sign the same body with
+ * SHA-256's padding and anything they like after it, without the secret. Such a body is never JSON (the padding
+ * follows the signed JSON and holds bytes no JSON text has), and HubSpot's bodies are JSON (or empty, a v2 GET):
+ * so a legacy signature counts only for a body that is empty or strictly valid UTF-8 JSON.
  */
 function verifyLegacy(req: InboundRequest, ctx: SourceContext, signature: string): VerifyResult {
   const version = (req.headers['x-hubspot-signature-version'] ?? 'v1').trim()
   if (version !== 'v1' && version !== 'v2')
     return rejected(`unsupported X-HubSpot-Signature-Version ${version}`)
+  if (req.body.length > 0 && !isStrictJson(req.body))
+    return rejected(`a body signed with X-HubSpot-Signature (${version}) must be JSON`)
   const url = version === 'v2' ? signedRequestUrl(req, ctx) : ''
   if (url === null) return rejected('no public URL known for this source: set options.publicUrl')
   for (const secret of ctx.secrets) {
@@ -86,7 +93,18 @@ function verifyLegacy(req: InboundRequest, ctx: SourceContext, signature: string
   return rejected(`X-HubSpot-Signature (${version}) does not match`)
 }
 
-/** HubSpot app webhooks (v3 signatures; v1/v2 accepted when no v3 header is sent). */
+function isStrictJson(body: Buffer): boolean {
+  try {
+    JSON.parse(STRICT_UTF8.decode(body))
+    return true
+  } catch {
+    return false
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/** HubSpot app webhooks (v3 signatures; v1/v2 accepted, for JSON bodies, when no v3 header is sent). */
 export const hubspot: Provider = {
   id: 'hubspot',
   name: 'HubSpot',

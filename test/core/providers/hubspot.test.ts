@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Signature } from '@hubspot/api-client'
 import { hubspot } from '../../../src/core/providers/hubspot'
@@ -122,6 +123,40 @@ describe('hubspot preset', () => {
       expectRejected(hubspot, { ...req, body: Buffer.from(v1Body.replace('123', '124')) }, example())
       expect(hubspot.dedupId(req, parsedJson(req))).toBe('1')
       expect(hubspot.eventType(req, parsedJson(req))).toBe('contact.creation')
+    })
+
+    it('v1/v2: takes only a JSON body, so a length-extended one (signed without the secret) is refused', () => {
+      // What a length extension of a captured v1 signature produces: the signed JSON, SHA-256's padding, and a
+      // form field after it, with a signature that is right for those bytes. An attacker derives it from the
+      // captured one without the secret; here it is computed with the secret, to show the body alone is refused.
+      const signedJson = '[{"eventId":1,"subscriptionType":"contact.creation","objectId":123}]'
+      const padding = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(20), Buffer.from([0x02, 0x48])])
+      const extended = Buffer.concat([
+        Buffer.from(signedJson),
+        padding,
+        Buffer.from('&payload={"subscriptionType":"deal.deletion","objectId":999}'),
+      ])
+      const v1 = (payload: Buffer, signature: string, contentType = 'application/json') =>
+        inbound({
+          headers: {
+            'content-type': contentType,
+            'x-hubspot-signature': signature,
+            'x-hubspot-signature-version': 'v1',
+          },
+          body: payload,
+        })
+      const official = Signature.getSignature('POST', 'v1', {
+        signature: '',
+        clientSecret: secret,
+        requestBody: signedJson,
+      })
+      expectAccepted(hubspot, v1(Buffer.from(signedJson), official), example())
+      const right = createHash('sha256').update(secret).update(extended).digest('hex')
+      const forged = v1(extended, right, 'application/x-www-form-urlencoded')
+      expect(hubspot.verify(forged, example())).toEqual({
+        ok: false,
+        reason: 'a body signed with X-HubSpot-Signature (v1) must be JSON',
+      })
     })
 
     it('v2 GET with an empty body, and POST with a body', () => {
