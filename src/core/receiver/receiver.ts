@@ -22,7 +22,10 @@ export interface ReceiverLimits {
   /** Idle keep-alive sockets are closed after this. */
   keepAliveTimeoutMs: number
   maxConnections: number
-  /** Rejected requests recorded per source per second (beyond that they are answered but not stored). */
+  /**
+   * Rejected requests and unverified handshakes recorded per source per second (beyond that they are answered
+   * but not stored).
+   */
   rejectedPerSecond: number
   rejectedBurst: number
   /** Bytes of a rejected request's body kept for the feed. */
@@ -350,10 +353,15 @@ export class Receiver {
       handshake = { status: 400, body: `handshake failed: ${(error as Error).message}` }
     }
     if (handshake) {
-      if (handshake.status >= 200 && handshake.status < 300) {
+      // A handshake that changes the source (adopts a secret, leaves a notice) is always recorded with it. The
+      // others cost the sender nothing (Graph's validationToken, Trello's HEAD need no credential): they are
+      // recorded for the feed the way a rejected request is, bounded in rate and in body size.
+      const changesSource = handshake.adoptSecret !== undefined || handshake.notice !== undefined
+      if (handshake.status >= 200 && handshake.status < 300 && (changesSource || this.feedRoomFor(source))) {
+        const event = this.newEvent(source, req, json, contentType, 'handshake', 'unsigned', null)
         try {
           await this.commits.submit({
-            event: this.newEvent(source, req, json, contentType, 'handshake', 'unsigned', null),
+            event: changesSource ? event : this.clipForFeed(event),
             adoptSecret: handshake.adoptSecret,
             notice: handshake.notice,
           })
@@ -452,6 +460,24 @@ export class Receiver {
     }
   }
 
+  /** Whether this source may record one more unverified request (rejected, or a handshake) for the feed now. */
+  private feedRoomFor(source: RuntimeSource): boolean {
+    const now = this.deps.clock.now()
+    return (
+      this.rejectLimiter.take(source.id, this.limits.rejectedPerSecond, this.limits.rejectedBurst, now) === 0
+    )
+  }
+
+  /** An unverified request's body is kept only as far as the feed needs to show it. */
+  private clipForFeed(event: NewEvent): NewEvent {
+    const prefix = this.limits.rejectedBodyPrefix
+    if (event.body.length > prefix) {
+      event.body = Buffer.from(event.body.subarray(0, prefix))
+      event.bodyTruncated = true
+    }
+    return event
+  }
+
   /** Rejected requests are kept for the feed, bounded in rate, size and count so a flood cannot fill the disk. */
   private recordRejected(
     source: RuntimeSource,
@@ -460,15 +486,10 @@ export class Receiver {
     contentType: string | null,
     reason: string,
   ): void {
-    const now = this.deps.clock.now()
-    if (this.rejectLimiter.take(source.id, this.limits.rejectedPerSecond, this.limits.rejectedBurst, now) > 0)
-      return
-    const event = this.newEvent(source, req, json, contentType, 'rejected', 'failed', reason)
-    const prefix = this.limits.rejectedBodyPrefix
-    if (event.body.length > prefix) {
-      event.body = Buffer.from(event.body.subarray(0, prefix))
-      event.bodyTruncated = true
-    }
+    if (!this.feedRoomFor(source)) return
+    const event = this.clipForFeed(
+      this.newEvent(source, req, json, contentType, 'rejected', 'failed', reason),
+    )
     this.commits
       .submit({ event })
       .catch((error) =>

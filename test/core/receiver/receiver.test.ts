@@ -374,6 +374,28 @@ describe('receiver', () => {
     expect((await post(key + 'z')).json).toMatchObject({ duplicate: false })
   })
 
+  it('answers every unverified handshake but records them like rejected requests, bounded in rate and size', async () => {
+    await t.engine.call('sources.create', {
+      id: 'graph',
+      name: 'Graph',
+      provider: 'microsoft-graph',
+      options: { clientState: 'state-1' },
+    })
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        http(`${t.url}/hooks/graph?validationToken=token-${i}`, { body: 'x'.repeat(100_000) }),
+      ),
+    )
+    expect(answers.map((r) => r.text)).toEqual(Array.from({ length: 40 }, (_, i) => `token-${i}`))
+    const rows = t.engine.db
+      .prepare(`SELECT length(body) AS kept, body_truncated FROM events WHERE source_id = 'graph'`)
+      .all() as Array<{ kept: number; body_truncated: number }>
+    // The default burst is 20 records per source.
+    expect(rows.length).toBeGreaterThan(0)
+    expect(rows.length).toBeLessThanOrEqual(21)
+    expect(rows.every((r) => r.kept === 4096 && r.body_truncated === 1)).toBe(true)
+  })
+
   it('emits each committed event on the change stream', async () => {
     const seen: Change[] = []
     const off = t.engine.changes.subscribe((c) => seen.push(c))
