@@ -432,6 +432,7 @@ export class Receiver {
   ): NewEvent {
     const { provider, ctx } = source
     const type = status === 'handshake' ? 'handshake' : eventTypeOf(source, req, json)
+    const secrets = [...source.secretValues, ...source.ctx.secrets]
     const given = safe(() => provider.dedupId(req, json, ctx.options))
     // A delivery id is as long as the sender makes it; a long one is kept as its hash (still one id per id).
     const dedupId =
@@ -442,9 +443,9 @@ export class Receiver {
       provider: provider.id,
       receivedAt: req.receivedAt,
       method: req.method,
-      path: maskSecrets(req.path, source.secretValues),
+      path: maskSecrets(req.path, secrets),
       query: req.query,
-      headers: redactCredentials(req.headers),
+      headers: redactCredentials(req.headers, secrets),
       contentType,
       body: req.body,
       bodySize: req.body.length,
@@ -610,21 +611,66 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
   return out
 }
 
-/** Credentials a sender puts in headers (basic auth) are verified, then not kept in the feed. */
-function redactCredentials(headers: Record<string, string>): Record<string, string> {
-  if (!headers.authorization && !headers['proxy-authorization']) return headers
-  const out = { ...headers }
-  for (const name of ['authorization', 'proxy-authorization']) {
-    const value = out[name]
-    if (value) out[name] = `${value.split(' ')[0]} [redacted]`
+/** Headers whose whole value is a credential: verified, then never stored (the scheme of an Authorization stays). */
+const CREDENTIAL_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-goog-channel-token',
+  'x-hook-secret',
+]
+
+/**
+ * Headers as stored: credentials a sender puts in them (basic auth, Google's channel token, the secret Asana
+ * hands over) are verified, then kept out of the feed, the export and workflows; so is any header that carries
+ * one of the source's secrets.
+ */
+function redactCredentials(
+  headers: Record<string, string>,
+  secrets: readonly string[],
+): Record<string, string> {
+  let out = headers
+  const set = (name: string, value: string) => {
+    if (out === headers) out = { ...headers }
+    out[name] = value
+  }
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = headers[name]
+    if (!value) continue
+    const scheme = name.endsWith('authorization') ? value.split(' ')[0] : null
+    set(name, scheme && scheme !== value ? `${scheme} [redacted]` : '[redacted]')
+  }
+  for (const [name, value] of Object.entries(out)) {
+    const masked = maskIn(value, secrets)
+    if (masked !== value) set(name, masked)
   }
   return out
 }
 
-/** A secret carried in the URL (Home Assistant's secret path) is verified, then masked in the stored path. */
+/**
+ * A secret carried in the URL (Home Assistant's secret path) is verified, then masked in the stored path, also
+ * where the sender percent-encoded it.
+ */
 function maskSecrets(path: string, secrets: readonly string[]): string {
-  let masked = path
-  for (const secret of secrets) if (secret) masked = masked.split(secret).join('[secret]')
+  return path
+    .split('/')
+    .map((segment) => {
+      const masked = maskIn(segment, secrets)
+      if (masked !== segment) return masked
+      const decoded = decodeSegment(segment)
+      if (decoded === null || decoded === segment) return segment
+      const maskedDecoded = maskIn(decoded, secrets)
+      return maskedDecoded === decoded ? segment : maskedDecoded
+    })
+    .join('/')
+}
+
+/** Every occurrence of a secret (of 6 characters or more: shorter ones are not worth hiding) replaced. */
+function maskIn(text: string, secrets: readonly string[]): string {
+  let masked = text
+  for (const secret of secrets) {
+    if (secret.length >= 6 && masked.includes(secret)) masked = masked.split(secret).join('[secret]')
+  }
   return masked
 }
 

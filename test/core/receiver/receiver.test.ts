@@ -396,6 +396,42 @@ describe('receiver', () => {
     expect(rows.every((r) => r.kept === 4096 && r.body_truncated === 1)).toBe(true)
   })
 
+  it('keeps the credentials a sender presents out of what it stores: header tokens and a secret path', async () => {
+    const path = 'HaSecretPath0123456789'
+    // The secret path given as the source secret (not as options.secretPath), as the design allows.
+    await t.engine.call('sources.create', { id: 'ha', name: 'HA', provider: 'home-assistant', secret: path })
+    await t.engine.call('sources.create', {
+      id: 'cal',
+      name: 'Calendar',
+      provider: 'google-calendar',
+      options: { channelToken: 'goog-channel-token-1' },
+    })
+    const stored = async (res: { status: number; json: unknown }) => {
+      expect(res.status).toBe(200)
+      return t.engine.call('events.get', { id: (res.json as { id: string }).id })
+    }
+    const plain = await stored(await http(`${t.url}/hooks/ha/${path}`, { body: '{"event_type":"door"}' }))
+    expect(plain.path).toBe('/hooks/ha/[secret]')
+    // Percent-encoded, it still verifies, and is still masked.
+    const encoded = await stored(await http(`${t.url}/hooks/ha/H%61${path.slice(2)}`, { body: '{}' }))
+    expect(encoded.path).toBe('/hooks/ha/[secret]')
+    const sync = await stored(
+      await http(`${t.url}/hooks/cal`, {
+        method: 'POST',
+        headers: {
+          'x-goog-channel-id': 'ch1',
+          'x-goog-channel-token': 'goog-channel-token-1',
+          'x-goog-message-number': '2',
+          'x-goog-resource-state': 'exists',
+          'x-note': 'token goog-channel-token-1 again',
+        },
+      }),
+    )
+    expect(sync.headers['x-goog-channel-token']).toBe('[redacted]')
+    expect(sync.headers['x-note']).toBe('token [secret] again')
+    expect(sync.headers['x-goog-channel-id']).toBe('ch1')
+  })
+
   it('emits each committed event on the change stream', async () => {
     const seen: Change[] = []
     const off = t.engine.changes.subscribe((c) => seen.push(c))
