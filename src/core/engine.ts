@@ -26,7 +26,7 @@ import { SecretVault } from './secrets/vault'
 import { sendSample } from './sources/send-sample'
 import { SourceStore } from './sources/source-store'
 import { ActionLog } from './store/actions'
-import { openDatabase, type Db } from './store/database'
+import { openDatabase, restrictToOwner, type Db } from './store/database'
 import { DataDirLock } from './store/data-dir-lock'
 import { Settings } from './store/settings'
 
@@ -96,6 +96,7 @@ export function createEngine(config: EngineConfig): Engine {
   const hopLimit = config.hopLimit ?? 5
   const workers = config.workers ?? 8
   const file = join(config.dataDir, 'switchboard.db')
+  restrictToOwner(file)
   // Intake (acknowledged writes, fsynced per group commit) and work (workers' bookkeeping): see openDatabase.
   const db = openDatabase({ file, migrationsDir: config.migrationsDir, nativeBinding: config.nativeBinding })
   const workDb = openDatabase({

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { readdirSync, readFileSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dedupKey } from './dedup-key'
@@ -48,6 +48,16 @@ export function openDatabase(options: OpenOptions): Db {
   )
   if (options.migrate !== false) migrate(db, options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR)
   return db
+}
+
+/**
+ * Make the database file readable by its owner only, creating it if needed, before SQLite opens it: SQLite
+ * gives its -wal and -shm files the database file's permissions. A data folder the user points at may already
+ * exist and be readable by others (the engine creates its own folder 0700, but cannot assume it did).
+ */
+export function restrictToOwner(file: string): void {
+  closeSync(openSync(file, 'a', 0o600))
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600)
 }
 
 /** Apply, in order and each in its own transaction, the migrations whose number is above `user_version`. */
