@@ -3,6 +3,7 @@ import type { EventSummary, RunDetail, RunSummary } from '../../shared/domain'
 import { validateWorkflow, workflowJsonSchema, type WorkflowDefinition } from '../../shared/workflow'
 import { newId } from '../ids'
 import type { Job, JobContext } from '../queue/queue'
+import { redactCredentialHeaders } from '../secrets/vault'
 import { Dispatcher } from './dispatch'
 import { fetchTransport } from './http-transport'
 import { RunStore, type RunRow } from './run-store'
@@ -249,7 +250,13 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
           body = text
         }
       }
-      calls.push({ stepId: currentStep, method: init?.method ?? 'GET', url: String(url), headers, body })
+      calls.push({
+        stepId: currentStep,
+        method: init?.method ?? 'GET',
+        url: String(url),
+        headers: redactCredentialHeaders(headers),
+        body,
+      })
       return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } })
     }) as typeof fetch
     let currentStep = ''

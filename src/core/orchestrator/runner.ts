@@ -5,6 +5,7 @@ import { walkSteps, type Step, type WaitForEventStep, type WorkflowDefinition } 
 import { newId } from '../ids'
 import { backoff, parseDuration, type BackoffPolicy } from '../queue/backoff'
 import type { JobContext } from '../queue/queue'
+import { redactCredentialHeaders } from '../secrets/vault'
 import { evaluate, render, renderText, truthy } from './expressions'
 import {
   ABORTED_BY_CANCEL,
@@ -624,7 +625,11 @@ export class Runner {
     const n = this.runs.attemptCount(run.id, step.id) + 1
     const round = n - (stored?.attempt_base ?? 0)
     const policy = retryPolicy(step)
-    const requestSummary = redact({ ...request, body: summarize(request.body) })
+    const requestSummary = redact({
+      ...request,
+      headers: redactCredentialHeaders(request.headers),
+      body: summarize(request.body),
+    })
     const startedAt = clock.now()
     const proceed = this.transact((changes) => {
       const current = this.runs.get(run.id)

@@ -65,9 +65,23 @@ export class SecretVault {
     return Object.fromEntries(this.cache)
   }
 
-  /** A function replacing every secret value (longest first) in the strings of a value with `[redacted]`. */
+  /**
+   * A function for what is stored of a run (requests, answers, outputs): every secret value is replaced with
+   * `[redacted]` (longest first), also in the forms a request carries it in (JSON-escaped in a body,
+   * percent-encoded in a URL, base64). See `redactCredentialHeaders` for what a template made of a secret.
+   */
   redactor(): <T>(value: T) => T {
-    const secrets = Object.values(this.values())
+    const forms = new Set<string>()
+    for (const secret of Object.values(this.values())) {
+      forms.add(secret)
+      forms.add(JSON.stringify(secret).slice(1, -1))
+      forms.add(encodeURIComponent(secret))
+      // As a URL parser leaves it after a template put it in a query or a path.
+      forms.add(new URL(`http://h/?${secret}`).search.slice(1))
+      forms.add(new URL(`http://h/${secret}`).pathname.slice(1))
+      forms.add(Buffer.from(secret).toString('base64'))
+    }
+    const secrets = [...forms]
       .filter((s) => s.length >= MIN_REDACT_LENGTH)
       .sort((a, b) => b.length - a.length)
     return <T>(value: T): T => redactValue(value, secrets) as T
@@ -86,4 +100,33 @@ function redactValue(value: unknown, secrets: string[]): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, secrets)]))
   }
   return value
+}
+
+/** Request headers whose whole value is a credential. */
+const CREDENTIAL_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'x-auth-token',
+])
+
+/**
+ * An outgoing request's headers as a run records them: a credential header is replaced whole, whatever a
+ * template made of the secret (`Basic {{ $base64encode('user:' & secrets.pass) }}` is in no form `redactor`
+ * can find). Only requests: a step's output stays as the service answered, for the steps after it.
+ */
+export function redactCredentialHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      CREDENTIAL_HEADERS.has(name.toLowerCase()) ? redactCredential(value) : value,
+    ]),
+  )
+}
+
+/** `Bearer abc` → `Bearer [redacted]`; a value with no scheme goes whole. */
+function redactCredential(value: string): string {
+  const space = value.indexOf(' ')
+  return space > 0 ? `${value.slice(0, space)} ${REDACTED}` : REDACTED
 }

@@ -313,6 +313,49 @@ describe('runs', () => {
     expect(file.includes(Buffer.from('tok-SECRET-123'))).toBe(false)
   })
 
+  it('keeps a secret out of run records in every form a request carries it', async () => {
+    const service = await FakeService.start('api', () => ({ status: 500 }))
+    open.push(service)
+    const h = harness()
+    const pass = 'p"a ss\\wörd-42'
+    h.ops['secrets.put']({ name: 'pass', value: pass })
+    h.ops['workflows.create']({
+      id: 'w',
+      name: 'W',
+      trigger: { source: 's' },
+      steps: [
+        {
+          id: 'call',
+          kind: 'http',
+          method: 'POST',
+          url: `${service.url}/x?key={{ secrets.pass }}`,
+          headers: { authorization: "Basic {{ $base64encode('user:' & secrets.pass) }}" },
+          body: { pass: '{{ secrets.pass }}' },
+          retry: { attempts: 1 },
+        },
+      ],
+    })
+    const [runId] = await h.runsOf(h.addEvent({ sourceId: 's', type: 'x', body: {} }))
+    const dead = await h.waitForStatus(runId!, 'dead')
+    const sent = service.requests[0]!
+    const basic = sent.headers.authorization!.replace(/^Basic /, '')
+    expect(Buffer.from(basic, 'base64').toString('latin1')).toMatch(/^user:p"a ss/)
+    const stored = JSON.stringify(dead)
+    // The secret as typed, JSON-escaped in the body, as the URL carried it, and inside the Basic credential.
+    const forms = [
+      pass,
+      JSON.stringify(pass).slice(1, -1),
+      new URL(`http://h/?${pass}`).search.slice(1),
+      basic,
+    ]
+    for (const form of forms) expect({ form, found: stored.includes(form) }).toEqual({ form, found: false })
+    expect(dead.steps[0]!.attempts[0]!.request).toMatchObject({
+      url: `${service.url}/x?key=[redacted]`,
+      body: '{"pass":"[redacted]"}',
+    })
+    expect(dead.steps[0]!.attempts[0]!.request!.headers.authorization).toBe('Basic [redacted]')
+  })
+
   it('retry resumes from the failed step on the pinned version, or on the latest when asked; both are recorded', async () => {
     const service = await echo()
     const h = harness()
