@@ -244,9 +244,9 @@ export class EventStore {
    * Filters that no one index answers (two or more conditions, or a type pattern) walk at most `searchScan`
    * rows per page, the way a filtered search does: a rare combination must not read the whole table on the
    * thread that answers webhooks (measured: 70 ms at 100k events for a source and a type that never meet).
-   * The walk follows the condition with the fewest rows below the cursor, counted in its index up to the bound,
-   * so a rare status or source finds its events in one page. A page that stopped at the bound ends with a
-   * cursor to go on from, even when it is short or empty.
+   * The walk follows the condition with the fewest rows below the cursor (each counted in its index, up to a
+   * thousand), so a rare status or source finds its events in one page. A page that stopped at the bound ends
+   * with a cursor to go on from, even when it is short or empty.
    */
   private boundedWalk(
     conditions: FilterCondition[],
