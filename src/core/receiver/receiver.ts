@@ -432,7 +432,6 @@ export class Receiver {
   ): NewEvent {
     const { provider, ctx } = source
     const type = status === 'handshake' ? 'handshake' : eventTypeOf(source, req, json)
-    const secrets = [...source.secretValues, ...source.ctx.secrets]
     const given = safe(() => provider.dedupId(req, json, ctx.options))
     // A delivery id is as long as the sender makes it; a long one is kept as its hash (still one id per id).
     const dedupId =
@@ -443,9 +442,9 @@ export class Receiver {
       provider: provider.id,
       receivedAt: req.receivedAt,
       method: req.method,
-      path: maskSecrets(req.path, secrets),
+      path: maskSecrets(req.path, source.secretValues),
       query: req.query,
-      headers: redactCredentials(req.headers, secrets),
+      headers: redactCredentials(req.headers, source.secretValues),
       contentType,
       body: req.body,
       bodySize: req.body.length,
@@ -656,9 +655,9 @@ function maskSecrets(path: string, secrets: readonly string[]): string {
     .split('/')
     .map((segment) => {
       const masked = maskIn(segment, secrets)
-      if (masked !== segment) return masked
+      if (masked !== segment || !segment.includes('%')) return masked
       const decoded = decodeSegment(segment)
-      if (decoded === null || decoded === segment) return segment
+      if (decoded === null) return segment
       const maskedDecoded = maskIn(decoded, secrets)
       return maskedDecoded === decoded ? segment : maskedDecoded
     })

@@ -37,7 +37,10 @@ export interface RuntimeSource {
   maxBodyBytes: number
   rateLimit: { perSecond: number; burst: number } | null
   ctx: SourceContext
-  /** Values of the preset's secret options (a secret URL path, a password), to keep out of stored records. */
+  /**
+   * What to keep out of stored records: the source's secrets and the values of the preset's secret options (a
+   * secret URL path, a password).
+   */
   secretValues: string[]
 }
 
@@ -209,8 +212,9 @@ export class SourceStore {
     if (cached !== undefined) return cached
     const row = this.stmt.get.get(id) as SourceRow | undefined
     const provider = row ? getProvider(row.provider) : undefined
+    const ctx = row && provider ? this.context(row) : null
     const runtime: RuntimeSource | null =
-      row && provider
+      row && provider && ctx
         ? {
             id: row.id,
             provider,
@@ -220,8 +224,8 @@ export class SourceStore {
               row.rate_per_second && row.rate_burst
                 ? { perSecond: row.rate_per_second, burst: row.rate_burst }
                 : null,
-            ctx: this.context(row),
-            secretValues: secretOptionValues(provider, this.openOptions(row.options)),
+            ctx,
+            secretValues: [...secretOptionValues(provider, this.openOptions(row.options)), ...ctx.secrets],
           }
         : null
     // Unknown ids are not cached: a scan of random ids must not grow memory.

@@ -27,6 +27,21 @@ afterEach(async () => {
   while (open.length) await open.pop()!.close()
 })
 
+/** A workflow of one POST step on source `s`, tried once; the run an event starts, once it is dead. */
+async function deadAfterOneCall(
+  h: Harness,
+  call: { url: string; headers: Record<string, string>; body: unknown },
+): Promise<RunDetail> {
+  h.ops['workflows.create']({
+    id: 'w',
+    name: 'W',
+    trigger: { source: 's' },
+    steps: [{ id: 'call', kind: 'http', method: 'POST', ...call, retry: { attempts: 1 } }],
+  })
+  const [runId] = await h.runsOf(h.addEvent({ sourceId: 's', type: 'x', body: {} }))
+  return h.waitForStatus(runId!, 'dead')
+}
+
 const post = (id: string, url: string, extra: Record<string, unknown> = {}) => ({
   id,
   kind: 'http',
@@ -284,24 +299,11 @@ describe('runs', () => {
     expect(h.ops['secrets.list']({})).toEqual({
       items: [{ name: 'apiToken', updatedAt: expect.any(Number) }],
     })
-    h.ops['workflows.create']({
-      id: 'w',
-      name: 'W',
-      trigger: { source: 's' },
-      steps: [
-        {
-          id: 'call',
-          kind: 'http',
-          method: 'POST',
-          url: `${service.url}/x?token={{ secrets.apiToken }}`,
-          headers: { authorization: 'Bearer {{ secrets.apiToken }}' },
-          body: { token: '{{ secrets.apiToken }}' },
-          retry: { attempts: 1 },
-        },
-      ],
+    const dead = await deadAfterOneCall(h, {
+      url: `${service.url}/x?token={{ secrets.apiToken }}`,
+      headers: { authorization: 'Bearer {{ secrets.apiToken }}' },
+      body: { token: '{{ secrets.apiToken }}' },
     })
-    const [runId] = await h.runsOf(h.addEvent({ sourceId: 's', type: 'x', body: {} }))
-    const dead = await h.waitForStatus(runId!, 'dead')
     expect(service.requests[0]!.headers.authorization).toBe('Bearer tok-SECRET-123')
     const stored = JSON.stringify(dead)
     expect(stored).not.toContain('tok-SECRET-123')
@@ -319,24 +321,11 @@ describe('runs', () => {
     const h = harness()
     const pass = 'p"a ss\\wörd-42'
     h.ops['secrets.put']({ name: 'pass', value: pass })
-    h.ops['workflows.create']({
-      id: 'w',
-      name: 'W',
-      trigger: { source: 's' },
-      steps: [
-        {
-          id: 'call',
-          kind: 'http',
-          method: 'POST',
-          url: `${service.url}/x?key={{ secrets.pass }}`,
-          headers: { authorization: "Basic {{ $base64encode('user:' & secrets.pass) }}" },
-          body: { pass: '{{ secrets.pass }}' },
-          retry: { attempts: 1 },
-        },
-      ],
+    const dead = await deadAfterOneCall(h, {
+      url: `${service.url}/x?key={{ secrets.pass }}`,
+      headers: { authorization: "Basic {{ $base64encode('user:' & secrets.pass) }}" },
+      body: { pass: '{{ secrets.pass }}' },
     })
-    const [runId] = await h.runsOf(h.addEvent({ sourceId: 's', type: 'x', body: {} }))
-    const dead = await h.waitForStatus(runId!, 'dead')
     const sent = service.requests[0]!
     const basic = sent.headers.authorization!.replace(/^Basic /, '')
     expect(Buffer.from(basic, 'base64').toString('latin1')).toMatch(/^user:p"a ss/)
