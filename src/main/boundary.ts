@@ -90,7 +90,7 @@ export interface WindowPort {
 export interface IpcMainPort {
   handle(channel: string, handler: (sender: IpcSender, arg: unknown) => Promise<unknown>): void
   removeHandler(channel: string): void
-  on(channel: string, listener: (sender: IpcSender) => void): void
+  on(channel: string, listener: (sender: IpcSender, arg: unknown) => void): void
   removeAllListeners(channel: string): void
 }
 

@@ -120,9 +120,9 @@ export async function runDesktopApp(options: DesktopAppOptions): Promise<Desktop
 
   const trust = { webContentsIds: new Set<number>(), origins: appOrigins }
   const isTrusted = (sender: IpcSender) => isTrustedSender(sender.frame, trust)
-  const pushes = new PushQueue((message) => {
+  const pushes = new PushQueue((batch) => {
     if (window && !window.isDestroyed() && !window.webContents.isDestroyed()) {
-      window.webContents.send(PUSH_CHANNEL, message)
+      window.webContents.send(PUSH_CHANNEL, batch)
     }
   })
   const disposeBridge = registerIpcBridge({
@@ -130,6 +130,7 @@ export async function runDesktopApp(options: DesktopAppOptions): Promise<Desktop
     engine,
     isTrusted,
     onReady: () => pushes.markReady(),
+    onAcknowledge: (seq) => pushes.acknowledge(seq),
     log,
   })
 

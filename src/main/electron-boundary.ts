@@ -103,7 +103,7 @@ export function electronBoundary(): ElectronBoundary {
       handle: (channel, handler) =>
         ipcMain.handle(channel, (event, arg: unknown) => handler(senderOf(event), arg)),
       removeHandler: (channel) => ipcMain.removeHandler(channel),
-      on: (channel, listener) => ipcMain.on(channel, (event) => listener(senderOf(event))),
+      on: (channel, listener) => ipcMain.on(channel, (event, arg: unknown) => listener(senderOf(event), arg)),
       removeAllListeners: (channel) => ipcMain.removeAllListeners(channel),
     },
     createTray: (image) => {

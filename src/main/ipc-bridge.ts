@@ -1,5 +1,5 @@
 import { OPERATION_NAMES } from '../shared/contract'
-import { channelFor, READY_CHANNEL, toIpcError, type IpcEnvelope } from '../shared/ipc'
+import { channelFor, PUSH_ACK_CHANNEL, READY_CHANNEL, toIpcError, type IpcEnvelope } from '../shared/ipc'
 import type { IpcMainPort, IpcSender } from './boundary'
 import type { DesktopEngine } from './desktop-engine'
 import type { Log } from '../core/engine'
@@ -11,6 +11,8 @@ export interface IpcBridgeOptions {
   isTrusted(sender: IpcSender): boolean
   /** The trusted renderer attached its change listener (main then flushes the held pushes). */
   onReady(sender: IpcSender): void
+  /** The trusted renderer handled the push batch numbered `seq` (main then sends the next). */
+  onAcknowledge(seq: number): void
   log?: Log
 }
 
@@ -40,8 +42,12 @@ export function registerIpcBridge(options: IpcBridgeOptions): () => void {
   ipcMain.on(READY_CHANNEL, (sender) => {
     if (isTrusted(sender)) options.onReady(sender)
   })
+  ipcMain.on(PUSH_ACK_CHANNEL, (sender, seq) => {
+    if (isTrusted(sender) && Number.isSafeInteger(seq)) options.onAcknowledge(seq as number)
+  })
   return () => {
     for (const name of OPERATION_NAMES) ipcMain.removeHandler(channelFor(name))
     ipcMain.removeAllListeners(READY_CHANNEL)
+    ipcMain.removeAllListeners(PUSH_ACK_CHANNEL)
   }
 }

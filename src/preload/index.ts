@@ -1,20 +1,32 @@
 import { contextBridge, ipcRenderer } from 'electron'
 import { OPERATION_NAMES } from '../shared/contract'
-import { channelFor, isIpcErrorEnvelope, PUSH_CHANNEL, READY_CHANNEL, type PushMessage } from '../shared/ipc'
+import {
+  channelFor,
+  isIpcErrorEnvelope,
+  PUSH_ACK_CHANNEL,
+  PUSH_CHANNEL,
+  READY_CHANNEL,
+  type PushBatch,
+  type PushMessage,
+} from '../shared/ipc'
 import type { SwitchboardWindowApi } from './api'
 
 // The sandboxed preload: exposes exactly the contract (a method per operation), the change listener and
 // ready(). Never ipcRenderer itself, never an IPC event object.
 
 const listeners = new Set<(message: PushMessage) => void>()
-ipcRenderer.on(PUSH_CHANNEL, (_event, message: PushMessage) => {
-  for (const listener of listeners) {
-    try {
-      listener(message)
-    } catch (error) {
-      console.error('switchboard change listener failed', error)
+ipcRenderer.on(PUSH_CHANNEL, (_event, batch: PushBatch) => {
+  for (const message of batch.messages) {
+    for (const listener of listeners) {
+      try {
+        listener(message)
+      } catch (error) {
+        console.error('switchboard change listener failed', error)
+      }
     }
   }
+  // Handled: main sends the next batch only now, so a busy page slows the pushes rather than queueing them.
+  ipcRenderer.send(PUSH_ACK_CHANNEL, batch.seq)
 })
 
 async function invoke(channel: string, args: unknown): Promise<unknown> {

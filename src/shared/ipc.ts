@@ -3,18 +3,22 @@
  * (window.switchboard) and the renderer (its IPC transport). Pure: no node, electron or DOM imports.
  *
  * Every contract operation gets one invoke channel, `switchboard:op:<operation>`; main answers it with an
- * {@link IpcEnvelope}. Main pushes {@link PushMessage}s on {@link PUSH_CHANNEL}, holding them until the
- * renderer has sent {@link READY_CHANNEL}.
+ * {@link IpcEnvelope}. Main pushes {@link PushMessage}s on {@link PUSH_CHANNEL} in {@link PushBatch}es,
+ * holding them until the renderer has sent {@link READY_CHANNEL}, and sends the next batch only once the
+ * renderer has acknowledged the last on {@link PUSH_ACK_CHANNEL} (so a busy renderer slows the pushes
+ * instead of letting IPC messages pile up without bound).
  */
 import type { Change, ErrorCode, OperationName } from './contract'
 import { ApiError, ERROR_CODES } from './contract'
 
 const OPERATION_PREFIX = 'switchboard:op:'
 
-/** Main → renderer push messages. */
+/** Main → renderer push messages, one {@link PushBatch} per IPC message. */
 export const PUSH_CHANNEL = 'switchboard:push'
 /** Renderer → main: "my change listener is attached; send what you held back". */
 export const READY_CHANNEL = 'switchboard:ready'
+/** Renderer → main: the `seq` of the {@link PushBatch} its listeners have handled. */
+export const PUSH_ACK_CHANNEL = 'switchboard:push-ack'
 
 /** The invoke channel of one operation. */
 export function channelFor(name: OperationName): string {
@@ -32,9 +36,15 @@ export type NavigateTarget =
  * What `window.switchboard.onChange` listeners receive: every engine {@link Change}, plus two messages of the
  * desktop shell. A renderer that switches on `type` and ignores unknown types stays correct.
  * - `navigate`: the user clicked a notification or tray item; show this target (the event in the inspector).
- * - `resync`: pushes were dropped (the renderer was not ready for a long time); reload lists from scratch.
+ * - `resync`: pushes were dropped (the renderer was not ready, or did not keep up); reload lists from scratch.
  */
 export type PushMessage = Change | { type: 'navigate'; target: NavigateTarget } | { type: 'resync' }
+
+/** The pushes of one IPC message, in order; `seq` is what the renderer acknowledges. */
+export interface PushBatch {
+  seq: number
+  messages: PushMessage[]
+}
 
 /** How an operation's refusal travels over IPC (contextBridge strips custom properties from Error objects). */
 export interface IpcErrorShape {

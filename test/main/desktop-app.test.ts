@@ -6,8 +6,15 @@ import { createEngine, type Engine, type EngineConfig } from '../../src/core/eng
 import { OPERATION_NAMES, parseInput } from '../../src/shared/contract'
 import type { ApiError, Change } from '../../src/shared/contract'
 import type { RunSummary } from '../../src/shared/domain'
-import { channelFor, PUSH_CHANNEL, READY_CHANNEL } from '../../src/shared/ipc'
+import {
+  channelFor,
+  PUSH_ACK_CHANNEL,
+  PUSH_CHANNEL,
+  READY_CHANNEL,
+  type PushBatch,
+} from '../../src/shared/ipc'
 import { registerSchemes, runDesktopApp, type DesktopApp } from '../../src/main/desktop-app'
+import { DEFAULT_PUSH_BACKLOG } from '../../src/main/push-queue'
 import { http } from '../support/http'
 import { tempDir } from '../support/temp-dir'
 import { FakeElectron, type FakeWindow } from './fake-electron'
@@ -89,9 +96,26 @@ async function launch(
   }
 }
 
+/** Every push message the window was sent, in order, across batches. */
 function pushed(window: FakeWindow): unknown[] {
-  return window.webContents.sent.filter((s) => s.channel === PUSH_CHANNEL).map((s) => s.message)
+  return batches(window).flatMap((batch) => batch.messages)
 }
+
+function batches(window: FakeWindow): PushBatch[] {
+  return window.webContents.sent.filter((s) => s.channel === PUSH_CHANNEL).map((s) => s.message as PushBatch)
+}
+
+/** The page acknowledges each push batch as it arrives, as a renderer that keeps up does. */
+function keepUp(electron: FakeElectron, window: FakeWindow): void {
+  window.webContents.onSend = (channel, message) => {
+    if (channel === PUSH_CHANNEL) {
+      electron.ipcMain.emit(PUSH_ACK_CHANNEL, electron.senderOf(window), (message as PushBatch).seq)
+    }
+  }
+}
+
+/** Pushes made in one turn go out together at its end. */
+const turnEnds = () => new Promise((resolve) => setImmediate(resolve))
 
 function run(over: Partial<RunSummary>): RunSummary {
   return {
@@ -240,6 +264,7 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
 
   it('holds pushed changes until the renderer is ready, then delivers them in order; a reload holds again', async () => {
     const { electron, window, invoke } = await launch()
+    keepUp(electron, window)
     await invoke('sources.create', { id: 'one', name: 'One', provider: 'none' })
     expect(pushed(window)).toEqual([])
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window, 'https://evil.example/'))
@@ -249,11 +274,13 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     expect(pushed(window).at(-1)).toMatchObject({ type: 'source', source: { id: 'one' } })
 
     await invoke('intake.set', { paused: true })
+    await turnEnds()
     expect(pushed(window).at(-1)).toEqual({ type: 'intake', paused: true })
 
     window.webContents.reload()
     const before = pushed(window).length
     await invoke('intake.set', { paused: false })
+    await turnEnds()
     expect(pushed(window)).toHaveLength(before)
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window))
     expect(pushed(window).at(-1)).toEqual({ type: 'intake', paused: false })
@@ -261,6 +288,7 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
 
   it('pushes a webhook to the window as it arrives', async () => {
     const { electron, window, invoke, printed } = await launch()
+    keepUp(electron, window)
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window))
     await invoke('sources.create', { id: 'hooks', name: 'Hooks', provider: 'none' })
     const receiver = printed[0]!.replace('Switchboard receiver: ', '')
@@ -271,6 +299,7 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     })
     expect(res.status).toBe(200)
     const id = (res.json as { id: string }).id
+    await turnEnds()
     expect(pushed(window)).toContainEqual(
       expect.objectContaining({
         type: 'event',
@@ -279,8 +308,50 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     )
   })
 
+  it('sends the next push batch only once the page handled the last; a page that fell behind is told to resync', async () => {
+    const { electron, window, engine, app } = await launch()
+    const page = electron.senderOf(window)
+    const acknowledge = (seq: number, from = page) => electron.ipcMain.emit(PUSH_ACK_CHANNEL, from, seq)
+    electron.ipcMain.emit(READY_CHANNEL, page)
+    for (const batch of batches(window)) acknowledge(batch.seq)
+    const deleted = (id: string): Change => ({ type: 'workflow-deleted', id })
+
+    // A burst in one turn is one IPC message.
+    const sentBefore = batches(window).length
+    engine.changes.emit(deleted('a'))
+    engine.changes.emit(deleted('b'))
+    await turnEnds()
+    expect(
+      batches(window)
+        .slice(sentBefore)
+        .map((b) => b.messages),
+    ).toEqual([[deleted('a'), deleted('b')]])
+
+    // Not acknowledged: later changes wait, whoever else claims to have handled the batch.
+    const waiting = batches(window).at(-1)!
+    engine.changes.emit(deleted('c'))
+    await turnEnds()
+    acknowledge(waiting.seq, electron.senderOf(window, 'https://evil.example/'))
+    acknowledge(waiting.seq + 1)
+    expect(batches(window).at(-1)).toBe(waiting)
+    acknowledge(waiting.seq)
+    expect(batches(window).at(-1)!.messages).toEqual([deleted('c')])
+
+    // A page that handles nothing holds at most the backlog limit here, then is told to reload its lists.
+    for (let i = 0; i < DEFAULT_PUSH_BACKLOG + 10; i++) engine.changes.emit(deleted(`w${i}`))
+    await turnEnds()
+    expect(app.pushes.backlog).toBeLessThanOrEqual(DEFAULT_PUSH_BACKLOG)
+    acknowledge(batches(window).at(-1)!.seq)
+    // The changes dropped are covered by the reload; those after the drop follow it.
+    expect(batches(window).at(-1)!.messages).toEqual([
+      { type: 'resync' },
+      ...Array.from({ length: 10 }, (_, i) => deleted(`w${DEFAULT_PUSH_BACKLOG + i}`)),
+    ])
+  })
+
   it('shows notify steps and open alerts natively; a click opens the event in the inspector', async () => {
     const { electron, window, engine } = await launch()
+    keepUp(electron, window)
     electron.ipcMain.emit(READY_CHANNEL, electron.senderOf(window))
     window.hide()
     const note: Change = {
@@ -301,6 +372,7 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     expect(electron.notifications[0]!.shown).toBe(true)
     electron.notifications[0]!.click()
     expect(window.visible).toBe(true)
+    await turnEnds()
     expect(pushed(window).at(-1)).toEqual({ type: 'navigate', target: { view: 'event', eventId: 'ev_9' } })
 
     const alert = {
@@ -318,6 +390,7 @@ describe('desktop app wiring (Electron stubbed at its boundary)', () => {
     engine.changes.emit({ type: 'alert', alert: { ...alert, resolvedAt: 2 } })
     expect(electron.notifications.map((n) => n.options.title)).toEqual(['Order 42 shipped', 'Tunnel down'])
     electron.notifications[1]!.click()
+    await turnEnds()
     expect(pushed(window).at(-1)).toEqual({ type: 'navigate', target: { view: 'alerts', alertId: 'al_1' } })
   })
 

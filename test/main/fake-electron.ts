@@ -28,10 +28,13 @@ export class FakeWebContents implements WebContentsPort {
   willRedirect: Array<(event: Preventable, url: string) => void> = []
   willAttachWebview: Array<(event: Preventable) => void> = []
   mainFrameNavigation: Array<() => void> = []
+  /** What the page does with each message main sends it (nothing unless a test says). */
+  onSend: ((channel: string, message: unknown) => void) | null = null
   constructor(readonly id: number) {}
   isDestroyed = () => this.destroyed
   send(channel: string, message: unknown): void {
     this.sent.push({ channel, message: structuredClone(message) })
+    this.onSend?.(channel, message)
   }
   setWindowOpenHandler(handler: (url: string) => 'deny'): void {
     this.windowOpenHandler = handler
@@ -108,7 +111,7 @@ export class FakeWindow implements WindowPort {
 
 export class FakeIpcMain {
   handlers = new Map<string, (sender: IpcSender, arg: unknown) => Promise<unknown>>()
-  listeners = new Map<string, Array<(sender: IpcSender) => void>>()
+  listeners = new Map<string, Array<(sender: IpcSender, arg: unknown) => void>>()
   handle(channel: string, handler: (sender: IpcSender, arg: unknown) => Promise<unknown>): void {
     if (this.handlers.has(channel)) throw new Error(`second handler for ${channel}`)
     this.handlers.set(channel, handler)
@@ -116,7 +119,7 @@ export class FakeIpcMain {
   removeHandler(channel: string): void {
     this.handlers.delete(channel)
   }
-  on(channel: string, listener: (sender: IpcSender) => void): void {
+  on(channel: string, listener: (sender: IpcSender, arg: unknown) => void): void {
     this.listeners.set(channel, [...(this.listeners.get(channel) ?? []), listener])
   }
   removeAllListeners(channel: string): void {
@@ -128,8 +131,9 @@ export class FakeIpcMain {
     if (!handler) throw new Error(`No handler registered for '${channel}'`)
     return structuredClone(await handler(sender, arg === undefined ? undefined : structuredClone(arg)))
   }
-  emit(channel: string, sender: IpcSender): void {
-    for (const l of this.listeners.get(channel) ?? []) l(sender)
+  /** What `ipcRenderer.send(channel, arg)` from the sender's frame would deliver. */
+  emit(channel: string, sender: IpcSender, arg?: unknown): void {
+    for (const l of this.listeners.get(channel) ?? []) l(sender, structuredClone(arg))
   }
 }
 

@@ -20,7 +20,13 @@ beforeAll(async () => {
   api = new ControlApi({ engine: engine.engine, token: TOKEN, rendererDir: null })
   const address = await api.listen(0)
   base = `http://127.0.0.1:${address.port}`
-  registerIpcBridge({ ipcMain, engine: engine.engine, isTrusted: () => true, onReady: () => {} })
+  registerIpcBridge({
+    ipcMain,
+    engine: engine.engine,
+    isTrusted: () => true,
+    onReady: () => {},
+    onAcknowledge: () => {},
+  })
 })
 afterAll(async () => {
   await api.close()

@@ -3,7 +3,13 @@ import { join } from 'node:path'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { OPERATION_NAMES } from '../../src/shared/contract'
-import { channelFor, PUSH_CHANNEL, READY_CHANNEL } from '../../src/shared/ipc'
+import {
+  channelFor,
+  PUSH_ACK_CHANNEL,
+  PUSH_CHANNEL,
+  READY_CHANNEL,
+  type PushBatch,
+} from '../../src/shared/ipc'
 
 type Listener = (event: unknown, message: unknown) => void
 
@@ -11,13 +17,13 @@ type Listener = (event: unknown, message: unknown) => void
 function fakePreloadElectron(answer: (channel: string, args: unknown) => unknown) {
   const exposed: Record<string, unknown> = {}
   const listeners = new Map<string, Listener[]>()
-  const sent: string[] = []
+  const sent: unknown[][] = []
   return {
     exposed,
     sent,
-    push(message: unknown) {
+    push(batch: PushBatch) {
       for (const l of listeners.get(PUSH_CHANNEL) ?? [])
-        l({ sender: 'ipcRenderer event, must not leak' }, message)
+        l({ sender: 'ipcRenderer event, must not leak' }, batch)
     },
     electron: {
       contextBridge: {
@@ -27,7 +33,7 @@ function fakePreloadElectron(answer: (channel: string, args: unknown) => unknown
         invoke: async (channel: string, args: unknown) => answer(channel, args),
         on: (channel: string, listener: Listener) =>
           void listeners.set(channel, [...(listeners.get(channel) ?? []), listener]),
-        send: (channel: string) => void sent.push(channel),
+        send: (...args: unknown[]) => void sent.push(args),
       },
     },
   }
@@ -92,20 +98,30 @@ describe.skipIf(!existsSync(bundle))('preload bundle (out/preload/index.cjs, as 
     expect(reason instanceof Error).toBe(false)
   })
 
-  it('hands listeners the message only, never the IPC event; unsubscribing stops delivery; ready() signals main', () => {
+  it('hands listeners each message only, never the IPC event, then acknowledges the batch; ready() signals main', () => {
     const { exposed, push, sent } = load(() => ({ result: null }))
     const api = exposed.switchboard as {
       onChange(cb: (...args: unknown[]) => void): () => void
       ready(): void
     }
     const received: unknown[][] = []
-    const off = api.onChange((...args) => received.push(args))
-    push({ type: 'intake', paused: true })
+    const off = api.onChange((...args) => {
+      // Acknowledged only after the listeners ran: main must not send more while the page is busy.
+      expect(sent).toEqual([])
+      received.push(args)
+    })
+    push({ seq: 1, messages: [{ type: 'intake', paused: true }, { type: 'resync' }] })
+    expect(received).toEqual([[{ type: 'intake', paused: true }], [{ type: 'resync' }]])
+    expect(sent).toEqual([[PUSH_ACK_CHANNEL, 1]])
     off()
-    push({ type: 'intake', paused: false })
-    expect(received).toEqual([[{ type: 'intake', paused: true }]])
+    push({ seq: 2, messages: [{ type: 'intake', paused: false }] })
+    expect(received).toHaveLength(2)
+    expect(sent).toEqual([
+      [PUSH_ACK_CHANNEL, 1],
+      [PUSH_ACK_CHANNEL, 2],
+    ])
     expect(() => api.onChange('not a function' as never)).toThrow(/function/)
     api.ready()
-    expect(sent).toEqual([READY_CHANNEL])
+    expect(sent.at(-1)).toEqual([READY_CHANNEL])
   })
 })
