@@ -6,11 +6,14 @@
  * - bare: node:http answering 200 to everything (the ceiling for any receiver on this machine).
  * - reference: node:http + better-sqlite3 (WAL, synchronous=FULL), one table, group commit flushed on the next
  *   event-loop turn, 200 after commit — nothing else. What a minimal durable receiver costs.
+ * - reference-verified: the same, plus the two checks the contract puts before every acknowledgement: the
+ *   Standard Webhooks signature (HMAC-SHA256, 401 when wrong) and the delivery id seen before (answered as a
+ *   duplicate, from an in-memory set). What a minimal receiver that may not skip them costs.
  * - switchboard: createEngine on the data folder with one source (standard-webhooks when the preset exists,
  *   verified with the secret the bench signs with; else none).
  */
 import Database from 'better-sqlite3'
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -43,14 +46,33 @@ async function bare(): Promise<{ url: string; stop: () => Promise<void> }> {
   return { url, stop: () => new Promise((r) => server.close(() => r())) }
 }
 
-async function reference(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const db = new Database(join(dataDir!, 'reference.db'))
+/** Standard Webhooks: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with the key after `whsec_`. */
+function signatureValid(headers: IncomingMessage['headers'], body: Buffer, key: Buffer): boolean {
+  const id = headers['webhook-id']
+  const timestamp = headers['webhook-timestamp']
+  const signature = headers['webhook-signature']
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') return false
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false
+  const expected = Buffer.from(
+    createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64'),
+  )
+  return signature.split(' ').some((entry) => {
+    const presented = Buffer.from(entry.slice(entry.indexOf(',') + 1))
+    return presented.length === expected.length && timingSafeEqual(presented, expected)
+  })
+}
+
+async function reference(verified: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
+  const key = Buffer.from((secret ?? '').replace(/^whsec_/, ''), 'base64')
+  const seen = new Set<string>()
+  const db = new Database(join(dataDir!, verified ? 'reference-verified.db' : 'reference.db'))
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, received_at INTEGER NOT NULL,
            headers TEXT NOT NULL, body BLOB NOT NULL)`)
   const insert = db.prepare(`INSERT INTO events (id, received_at, headers, body) VALUES (?, ?, ?, ?)`)
-  let pending: Array<{ id: string; headers: string; body: Buffer; res: ServerResponse }> = []
+  let pending: Array<{ id: string; deliveryId: string; headers: string; body: Buffer; res: ServerResponse }> =
+    []
   const flush = () => {
     const batch = pending
     pending = []
@@ -60,7 +82,10 @@ async function reference(): Promise<{ url: string; stop: () => Promise<void> }> 
         for (const p of batch) insert.run(p.id, now, p.headers, p.body)
       }).immediate()
     } catch {
-      for (const p of batch) p.res.writeHead(503).end()
+      for (const p of batch) {
+        seen.delete(p.deliveryId)
+        p.res.writeHead(503).end()
+      }
       return
     }
     for (const p of batch) {
@@ -70,8 +95,27 @@ async function reference(): Promise<{ url: string; stop: () => Promise<void> }> 
   }
   const server = createServer((req, res) => {
     readBody(req, (body) => {
+      if (verified) {
+        if (!signatureValid(req.headers, body, key)) {
+          res.writeHead(401, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
+          return
+        }
+        const deliveryId = req.headers['webhook-id'] as string
+        if (seen.has(deliveryId)) {
+          const text = '{"duplicate":true}'
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
+          return
+        }
+        seen.add(deliveryId)
+      }
       if (pending.length === 0) setImmediate(flush)
-      pending.push({ id: randomUUID(), headers: JSON.stringify(req.headers), body, res })
+      pending.push({
+        id: randomUUID(),
+        deliveryId: String(req.headers['webhook-id']),
+        headers: JSON.stringify(req.headers),
+        body,
+        res,
+      })
     })
   })
   const url = await listen(server)
@@ -105,12 +149,13 @@ async function main(): Promise<void> {
   const started =
     mode === 'bare'
       ? { ...(await bare()), provider: '-' }
-      : mode === 'reference'
-        ? { ...(await reference()), provider: '-' }
+      : mode === 'reference' || mode === 'reference-verified'
+        ? { ...(await reference(mode === 'reference-verified')), provider: '-' }
         : mode === 'switchboard'
           ? await switchboard()
           : null
-  if (!started) throw new Error(`unknown mode ${mode}; use bare, reference or switchboard`)
+  if (!started)
+    throw new Error(`unknown mode ${mode}; use bare, reference, reference-verified or switchboard`)
   console.log(`READY ${started.url} ${mode === 'switchboard' ? '/hooks/bench' : '/'} ${started.provider}`)
   process.on('SIGTERM', () => {
     // A clean exit lets --cpu-prof write its profile.

@@ -12,6 +12,9 @@ import { findWrk, runWrk } from './wrk'
 
 const SERVER = fileURLToPath(new URL('./ingest-server.ts', import.meta.url))
 
+/** (a) bare, (b) reference, (b′) = `v` reference that verifies, (c) Switchboard. */
+type Server = 'a' | 'b' | 'v' | 'c'
+
 export interface IngestOptions {
   rounds: number
   roundMs: number
@@ -39,12 +42,6 @@ function body(i: number): string {
   return head.replace('"data":""', `"data":"${'x'.repeat(1024 - head.length)}"`)
 }
 
-/**
- * Issue 2's ingest comparison: (a) bare node:http, (b) a minimal durable reference receiver, (c) Switchboard's
- * receiver — each a child process on its own core while this process generates the load on the other — measured
- * in alternating rounds with 1 KB JSON bodies over 50 keep-alive connections. Every server gets the same
- * Standard Webhooks-signed requests, so the client's signing cost is the same for all three.
- */
 /** Wait (at most `maxMs`) until each server uses under `share` of a core over a `windowMs` window. */
 async function untilQuiet(
   servers: ChildServer[],
@@ -60,14 +57,23 @@ async function untilQuiet(
   }
 }
 
+/**
+ * Issue 2's ingest comparison: (a) bare node:http, (b) a minimal durable reference receiver, (c) Switchboard's
+ * receiver — each a child process on its own core while this process generates the load on the other — measured
+ * in alternating rounds with 1 KB JSON bodies over 50 keep-alive connections. Every server gets the same
+ * Standard Webhooks-signed requests, so the client's signing cost is the same for all. Beside them, (b′): the
+ * reference plus the signature check and the duplicate check the contract puts before every answer, to show how
+ * much of the target's fifth those two alone take.
+ */
 export async function runIngestBench(options: IngestOptions): Promise<{ rows: BenchRow[]; notes: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-ingest-'))
   const secret = `whsec_${randomBytes(24).toString('base64')}`
   const signer = new Webhook(secret)
-  const servers: Record<'a' | 'b' | 'c', ChildServer | null> = { a: null, b: null, c: null }
+  const servers: Record<Server, ChildServer | null> = { a: null, b: null, v: null, c: null }
   try {
     servers.a = await startChildServer(SERVER, ['bare', dir])
     servers.b = await startChildServer(SERVER, ['reference', dir])
+    servers.v = await startChildServer(SERVER, ['reference-verified', dir, secret])
     servers.c = await startChildServer(
       SERVER,
       ['switchboard', join(dir, 'switchboard'), secret],
@@ -88,13 +94,15 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
       non2xx: 0,
       errors: 0,
     })
-    const measured: Record<'a' | 'b' | 'c', Measured> = { a: empty(), b: empty(), c: empty() }
+    const measured: Record<Server, Measured> = { a: empty(), b: empty(), v: empty(), c: empty() }
     const wrk = process.env.BENCH_LOADGEN === 'node' ? null : findWrk()
-    // wrk replays requests built beforehand, each once: enough unique ids for (c)'s fastest round, learned
-    // from its warm-up; (a) and (b) ignore ids, so a small set repeats for them.
-    let cPerSecond = 20_000
+    // wrk replays requests built beforehand, each once: enough unique ids for the fastest round of (b′) and
+    // (c), learned from their warm-up (a repeated id is answered as a duplicate, which is cheaper); (a) and (b)
+    // ignore ids, so a small set repeats for them.
+    const needsUniqueIds = (key: Server) => key === 'v' || key === 'c'
+    const perSecond: Record<Server, number> = { a: 0, b: 0, v: 20_000, c: 20_000 }
     let exhausted = 0
-    const order: Array<'a' | 'b' | 'c'> = ['a', 'b', 'c']
+    const order: Server[] = ['a', 'b', 'v', 'c']
     // Round 0 warms up every server (JIT, page cache, WAL file) and is not counted.
     for (let round = 0; round <= options.rounds; round++) {
       // Rotate the order so no server always runs right after another one's fsync-heavy round.
@@ -109,7 +117,9 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         const client0 = process.cpuUsage()
         const m = measured[key]
         if (wrk) {
-          const count = key === 'c' ? Math.ceil((cPerSecond * 1.5 * durationMs) / 1000) + 1000 : 5000
+          const count = needsUniqueIds(key)
+            ? Math.ceil((perSecond[key] * 1.5 * durationMs) / 1000) + 1000
+            : 5000
           const result = await runWrk({
             wrk,
             url: server.ready[0]!,
@@ -120,9 +130,9 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
             count,
             file: join(dir, 'requests.bin'),
           })
-          if (key === 'c') cPerSecond = Math.max(cPerSecond, result.okPerSecond)
+          perSecond[key] = Math.max(perSecond[key], result.okPerSecond)
           if (round === 0) continue
-          if (key === 'c' && result.exhausted) exhausted++
+          if (needsUniqueIds(key) && result.exhausted) exhausted++
           m.rps.push(result.okPerSecond)
           m.p50s.push(result.p50)
           m.p99s.push(result.p99)
@@ -162,6 +172,7 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
     }
     const a = summary(measured.a)
     const b = summary(measured.b)
+    const v = summary(measured.v)
     const c = summary(measured.c)
     const pct = (x: number) => `${Math.round(x * 100)}%`
     const cpuNote = (s: ReturnType<typeof summary>) =>
@@ -185,12 +196,28 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
       { name: 'ingest (b) p50 ack latency', value: b.p50, unit: 'ms' },
       { name: 'ingest (b) p99 ack latency', value: b.p99, unit: 'ms' },
       {
+        name: 'ingest (b′) reference + signature and duplicate checks',
+        value: v.rps,
+        unit: 'req/s',
+        baseline: { name: '(b)', value: b.rps },
+        ratio: v.rps / b.rps,
+        note: `what the two checks every answer needs cost alone, of the target's fifth; ${cpuNote(v)}`,
+      },
+      {
         name: `ingest (c) Switchboard receiver (${provider} source)`,
         value: c.rps,
         unit: 'req/s',
         baseline: { name: '(b)', value: b.rps },
         ratio: c.rps / b.rps,
         note: `c/b; target ≥ 0.80${c.rps / b.rps >= 0.8 ? ' (met)' : ' (NOT met)'}; ${cpuNote(c)}`,
+      },
+      {
+        name: 'ingest c/b′',
+        value: c.rps,
+        unit: 'req/s',
+        baseline: { name: '(b′)', value: v.rps },
+        ratio: c.rps / v.rps,
+        note: 'everything past the two checks: the full event row and its indexes, limits, search, live changes, metrics',
       },
       {
         name: 'ingest c/a',
@@ -226,14 +253,14 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
       },
     ]
     const generator = wrk
-      ? `wrk (one thread, replaying requests built and signed beforehand, each sent once${exhausted ? `; ${exhausted} round(s) of (c) ran out and repeated some, so they include duplicates` : ''}); ` +
+      ? `wrk (one thread, replaying requests built and signed beforehand, each sent once${exhausted ? `; ${exhausted} round(s) of (b′) or (c) ran out and repeated some, so they include duplicates` : ''}); ` +
         `latencies are the median over rounds of wrk's per-round percentiles`
       : `the node:http load generator in the bench process (test/support/load.ts; wrk was not found — ` +
         `install the Debian package wrk for a generator that does not saturate first); latencies are pooled over all rounds`
     const notes = [
       `Ingest: ${options.rounds} alternating rounds of ${options.roundMs / 1000} s per server after a warm-up round; ` +
         `${options.connections} keep-alive connections; 1 KB JSON bodies signed with the standardwebhooks package ` +
-        `(sent to all three so the client's cost is equal). Each server is a child process; the load generator is ` +
+        `(sent to all four so the client's cost is equal). Each server is a child process; the load generator is ` +
         `${generator}. req/s is the median over rounds.`,
     ]
     return { rows, notes }
