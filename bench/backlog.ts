@@ -141,6 +141,7 @@ export function makeEvent(i: number, receivedAt: number, random: () => number): 
     reason: status === 'rejected' ? 'signature mismatch' : null,
     hop: 0,
     summary: `${type} ${i}`,
+    bodySha256: null,
   }
 }
 

@@ -96,6 +96,7 @@ describe('GET /api/events/export', () => {
           reason: null,
           hop: 0,
           summary: '',
+          bodySha256: null,
         })
       }
     })()

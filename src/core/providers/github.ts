@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { signBody, verifyBodySignature } from './body-signature'
 import type { BodySignatureScheme } from './body-signature'
 import { dotted, textAt } from './json-fields'
@@ -41,14 +41,17 @@ export const github: Provider = {
         : SHA256
     return verifyBodySignature(req, ctx.secrets, scheme)
   },
+  bodyIdentifiesEvent: true,
   dedupId: (req) => req.headers['x-github-delivery'] ?? null,
   eventType: (req, json) => dotted(req.headers['x-github-event'] ?? null, textAt(json, 'action')),
   sample(ctx) {
+    // A body of its own for every sample: the same body twice from a GitHub source counts as a replay.
+    const hookId = randomInt(1, 2 ** 47)
     const body = Buffer.from(
       JSON.stringify({
         zen: 'Keep it logically awesome.',
-        hook_id: 1,
-        hook: { type: 'Repository', active: true, events: ['push'] },
+        hook_id: hookId,
+        hook: { type: 'Repository', id: hookId, active: true, events: ['push'] },
       }),
     )
     return {
@@ -58,7 +61,7 @@ export const github: Provider = {
         'user-agent': 'GitHub-Hookshot/switchboard-test',
         'x-github-event': 'ping',
         'x-github-delivery': randomUUID(),
-        'x-github-hook-id': '1',
+        'x-github-hook-id': String(hookId),
         'x-hub-signature-256': signBody(ctx.secrets[0] ?? '', body, SHA256),
       },
       body,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { signBody, verifyBodySignature } from './body-signature'
 import type { BodySignatureScheme } from './body-signature'
 import { textAt } from './json-fields'
@@ -27,6 +27,7 @@ export const jira: Provider = {
     'In Jira open Settings → System → WebHooks → Create a WebHook. URL: {url}. Secret: generate one and paste ' +
     'the same value here as the secret. Choose the events (and an optional JQL filter) and save.',
   verify: (req, ctx) => verifyBodySignature(req, ctx.secrets, SCHEME),
+  bodyIdentifiesEvent: true,
   dedupId: (req) => req.headers['x-atlassian-webhook-identifier'] ?? null,
   eventType: (_req, json) => textAt(json, 'webhookEvent'),
   sample(ctx) {
@@ -36,7 +37,12 @@ export const jira: Provider = {
         timestamp: now,
         webhookEvent: 'jira:issue_updated',
         issue_event_type_name: 'issue_generic',
-        issue: { id: '10001', key: 'TEST-1', fields: { summary: 'Sample issue from Switchboard' } },
+        // A body of its own for every sample: the same body twice from a Jira source counts as a replay.
+        issue: {
+          id: String(randomInt(10_000, 2 ** 47)),
+          key: 'TEST-1',
+          fields: { summary: 'Sample issue from Switchboard' },
+        },
       }),
     )
     return {

@@ -33,6 +33,7 @@ export const linear: Provider = {
     const stale = staleness(timestamp, ctx.now(), TOLERANCE_MS)
     return stale ? rejected(stale) : signature
   },
+  bodyIdentifiesEvent: true,
   dedupId: (req) => req.headers['linear-delivery'] ?? null,
   eventType: (req, json) =>
     dotted(textAt(json, 'type') ?? req.headers['linear-event'] ?? null, textAt(json, 'action')),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { signBody, verifyBodySignature } from './body-signature'
 import type { BodySignatureScheme } from './body-signature'
 import { textAt } from './json-fields'
@@ -26,6 +26,7 @@ export const todoist: Provider = {
     "events and activate. Paste the app's Client secret here as the secret. Todoist only sends events for users " +
     'who authorized the app.',
   verify: (req, ctx) => verifyBodySignature(req, ctx.secrets, SCHEME),
+  bodyIdentifiesEvent: true,
   dedupId: (req) => req.headers['x-todoist-delivery-id'] ?? null,
   eventType: (_req, json) => textAt(json, 'event_name'),
   sample(ctx) {
@@ -33,7 +34,8 @@ export const todoist: Provider = {
       JSON.stringify({
         event_name: 'item:added',
         user_id: '1',
-        event_data: { id: String(ctx.now()), content: 'Sample task from Switchboard' },
+        // Unique, like a real task's id: the same body twice from a Todoist source counts as a replay.
+        event_data: { id: String(randomInt(1, 2 ** 47)), content: 'Sample task from Switchboard' },
         initiator: { id: '1', full_name: 'Switchboard' },
         version: '10',
       }),

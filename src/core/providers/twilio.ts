@@ -119,6 +119,7 @@ export const twilio: Provider = {
       return rejected('bodySHA256 does not match the body')
     return accepted
   },
+  bodyIdentifiesEvent: true,
   dedupId: (req) => req.headers['i-twilio-idempotency-token'] ?? null,
   eventType(req) {
     const params = new Map(

@@ -89,6 +89,13 @@ export interface Provider {
    * `options` (the source's validated options) matters to presets configured by options (generic-hmac's idHeader).
    */
   dedupId(req: InboundRequest, json: unknown, options?: Record<string, unknown>): string | null
+  /**
+   * Each event's body is unique to it (it carries the event's own ids or times), while the delivery id travels
+   * outside what the signature covers. A verified delivery whose body repeats one already accepted from the
+   * source is then a replay under a fresh id, and is stored as a duplicate of the first. Not for presets whose
+   * bodies may repeat (generic-hmac, shared tokens, empty bodies).
+   */
+  bodyIdentifiesEvent?: boolean
   /** The event type for triggers and the feed; `options` as for dedupId (generic-hmac's typeHeader). */
   eventType(req: InboundRequest, json: unknown, options?: Record<string, unknown>): string | null
   /** A correctly signed sample, for "send a test event". */

@@ -42,6 +42,7 @@ export const zoom: Provider = {
     }
   },
   verify: (req, ctx) => verifyV0(req, ctx.secrets, ctx.now(), SCHEME),
+  bodyIdentifiesEvent: true,
   dedupId: (req) => req.headers['x-zm-trackingid'] ?? null,
   eventType: (_req, json) => textAt(json, 'event'),
   sample(ctx) {

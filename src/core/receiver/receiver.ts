@@ -86,6 +86,7 @@ interface Write {
 interface WriteResult {
   status: EventStatus
   duplicateOf: string | null
+  reason: string | null
   /** A dispatch job was added: the queue is woken after the commit. */
   enqueued: boolean
 }
@@ -457,6 +458,11 @@ export class Receiver {
       reason,
       hop: parseHop(req.headers['switchboard-hop']),
       summary: summarize(json, type),
+      // Only a verified body can be a replay of one (an empty body identifies nothing: Twilio's GET requests).
+      bodySha256:
+        provider.bodyIdentifiesEvent && verification === 'verified' && req.body.length > 0
+          ? createHash('sha256').update(req.body).digest()
+          : null,
     }
   }
 
@@ -590,7 +596,7 @@ function toSummary(event: NewEvent, result: WriteResult): EventSummary {
     type: event.type,
     status: result.status,
     verification: event.verification,
-    reason: event.reason,
+    reason: result.reason,
     dedupId: event.dedupId,
     duplicateOf: result.duplicateOf,
     hop: event.hop,

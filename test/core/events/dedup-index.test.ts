@@ -44,7 +44,7 @@ describe('dedup index', () => {
       .prepare(`SELECT id FROM events WHERE dedup_id = 'a' AND status = 'accepted'`)
       .pluck()
       .get()
-    expect(a2).toEqual({ status: 'duplicate', duplicateOf: ownerOfA })
+    expect(a2).toEqual({ status: 'duplicate', duplicateOf: ownerOfA, reason: null })
     expect(commit(db, events, ['b'])[0]!.status).toBe('duplicate')
     // The same delivery id from another source is another delivery.
     expect(commit(db, events, ['a'], 'crm')[0]!.status).toBe('accepted')
@@ -207,7 +207,11 @@ describe('dedup index', () => {
       [3, dedupKey('crm', 'msg_1')],
     ])
     const events = new EventStore(db, DedupIndex.load(db))
-    expect(commit(db, events, ['msg_1'])[0]).toEqual({ status: 'duplicate', duplicateOf: 'evt_1' })
+    expect(commit(db, events, ['msg_1'])[0]).toEqual({
+      status: 'duplicate',
+      duplicateOf: 'evt_1',
+      reason: null,
+    })
   })
 })
 

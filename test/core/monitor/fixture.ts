@@ -139,6 +139,7 @@ export function sampleEvent(sourceId: string, now: number, fields: Partial<NewEv
     reason: null,
     hop: 0,
     summary: '',
+    bodySha256: null,
     ...fields,
   }
 }
