@@ -77,6 +77,11 @@ export interface Orchestrator {
 const MAX_DRY_STEPS = 1000
 /** Queued runs given their jobs per transaction at start-up. */
 const REQUEUE_PAGE = 1000
+/**
+ * Runs a bulk retry retries per transaction: a run whose rows are not in the page cache took up to 0.9 ms
+ * (measured on a store of 500k runs), so a part holds intake some 25 ms at worst. The UI sends this many too.
+ */
+export const BULK_RETRY_PART = 25
 
 /** The problem with a trigger's source, when it names none that exists. */
 function missingSourceIssue(
@@ -364,40 +369,52 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         list.push({ type: 'run', run: summary }, { type: 'action', action })
         return summary
       }),
-    'runs.retryBulk': (input) =>
-      runner.transact((list) => {
-        const latest = input.latest ?? false
-        const ids =
-          'ids' in input
-            ? input.ids
-            : runs.idsMatching({ ...input.filter, status: input.filter.status ?? 'dead' }, 1000)
-        const retried: string[] = []
-        const skipped: Array<{ id: string; reason: string }> = []
-        for (const id of ids) {
-          const run = runs.get(id)
-          if (!run) {
-            skipped.push({ id, reason: 'no such run' })
-            continue
+    'runs.retryBulk': async (input) => {
+      const latest = input.latest ?? false
+      const ids =
+        'ids' in input
+          ? input.ids
+          : runs.idsMatching({ ...input.filter, status: input.filter.status ?? 'dead' }, 1000)
+      const retried: string[] = []
+      const skipped: Array<{ id: string; reason: string }> = []
+      // A transaction per part, with a turn of the loop between: a thousand runs whose rows were not in the page
+      // cache held intake 0.3–0.4 s in one (measured on stores of 100k and 500k runs). Each part is recorded as
+      // an action of its own, so the history never claims a retry that a crash undid.
+      for (let from = 0; from < ids.length; from += BULK_RETRY_PART) {
+        if (from > 0) await new Promise((resolve) => setImmediate(resolve))
+        const part = runner.transact((list) => {
+          const done: string[] = []
+          const refused: Array<{ id: string; reason: string }> = []
+          for (const id of ids.slice(from, from + BULK_RETRY_PART)) {
+            const run = runs.get(id)
+            if (!run) {
+              refused.push({ id, reason: 'no such run' })
+              continue
+            }
+            try {
+              const summary = inRetry(run, latest)
+              done.push(id)
+              list.push({ type: 'run', run: summary })
+            } catch (error) {
+              refused.push({ id, reason: error instanceof Error ? error.message : String(error) })
+            }
           }
-          try {
-            const summary = inRetry(run, latest)
-            retried.push(id)
-            list.push({ type: 'run', run: summary })
-          } catch (error) {
-            skipped.push({ id, reason: error instanceof Error ? error.message : String(error) })
+          if (done.length) {
+            const action = deps.actions.record(
+              'bulk-retry',
+              done.join(','),
+              { ids: done, latest },
+              clock.now(),
+            )
+            list.push({ type: 'action', action })
           }
-        }
-        if (retried.length) {
-          const action = deps.actions.record(
-            'bulk-retry',
-            retried.join(','),
-            { ids: retried, latest },
-            clock.now(),
-          )
-          list.push({ type: 'action', action })
-        }
-        return { retried, skipped }
-      }),
+          return { done, refused }
+        })
+        retried.push(...part.done)
+        skipped.push(...part.refused)
+      }
+      return { retried, skipped }
+    },
     'runs.resolve': ({ id }) =>
       runner.transact((list) => {
         const run = requireRun(id)

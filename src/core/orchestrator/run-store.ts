@@ -475,24 +475,7 @@ export class RunStore {
 
   /** Runs, newest first. Dead runs the user resolved are left out unless `resolved` is asked for. */
   list(filter: RunFilter, limit: number, before?: string): Page<RunSummary> {
-    const where = ['dry_run = 0', 'seq < @before']
-    const openDeadLetters = filter.status === 'dead' && !filter.resolved
-    // Open dead letters have their own small index (by status alone, every resolved one would be read too); its
-    // condition is written out so SQLite can see the query implies it.
-    if (openDeadLetters) where.push(`status = 'dead'`, 'resolved_at IS NULL')
-    else if (filter.status) where.push('status = @status')
-    if (filter.workflow) where.push('workflow_id = @workflow')
-    if (filter.source) where.push('source_id = @source')
-    const from = openDeadLetters && !filter.workflow ? 'runs INDEXED BY runs_dead_open' : 'runs'
-    const rows = this.db
-      .prepare(`SELECT * FROM ${from} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all({
-        before: before ? Number(before) : Number.MAX_SAFE_INTEGER,
-        status: filter.status ?? null,
-        workflow: filter.workflow ?? null,
-        source: filter.source ?? null,
-        limit: limit + 1,
-      }) as RunRow[]
+    const rows = this.matching('*', filter, limit + 1, before).all() as RunRow[]
     const page = rows.slice(0, limit)
     return {
       items: page.map((r) => this.summary(r)),
@@ -502,8 +485,28 @@ export class RunStore {
 
   /** Ids of runs matching a filter (for bulk retry), oldest first, bounded. */
   idsMatching(filter: RunFilter, max: number): string[] {
-    return this.list(filter, max)
-      .items.map((r) => r.id)
-      .reverse()
+    return (this.matching('id', filter, max).pluck().all() as string[]).reverse()
+  }
+
+  /** The runs a filter selects, newest first, as a statement bound to its parameters. */
+  private matching(columns: string, filter: RunFilter, limit: number, before?: string) {
+    const where = ['dry_run = 0', 'seq < @before']
+    const openDeadLetters = filter.status === 'dead' && !filter.resolved
+    // Open dead letters have their own small index (by status alone, every resolved one would be read too); its
+    // condition is written out so SQLite can see the query implies it.
+    if (openDeadLetters) where.push(`status = 'dead'`, 'resolved_at IS NULL')
+    else if (filter.status) where.push('status = @status')
+    if (filter.workflow) where.push('workflow_id = @workflow')
+    if (filter.source) where.push('source_id = @source')
+    const from = openDeadLetters && !filter.workflow ? 'runs INDEXED BY runs_dead_open' : 'runs'
+    return this.db
+      .prepare(`SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
+      .bind({
+        before: before ? Number(before) : Number.MAX_SAFE_INTEGER,
+        status: filter.status ?? null,
+        workflow: filter.workflow ?? null,
+        source: filter.source ?? null,
+        limit,
+      })
   }
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock } from '../../../src/core/clock'
 import type { RunDetail } from '../../../src/shared/domain'
 import { FakeService } from '../../fixtures/fake-services/fake-service'
+import { BULK_RETRY_PART } from '../../../src/core/orchestrator'
 import { Harness, settle, waitFor } from './harness'
 
 const orderExample = JSON.parse(readFileSync('resources/examples/order-fulfilment.json', 'utf8')) as Record<
@@ -408,9 +409,7 @@ describe('runs', () => {
       trigger: { source: 's' },
       steps: [post('call', service.url)],
     })
-    const bulk = h.ops['runs.retryBulk']({ filter: { status: 'dead', workflow: 'w' }, latest: true }) as {
-      retried: string[]
-    }
+    const bulk = await h.ops['runs.retryBulk']({ filter: { status: 'dead', workflow: 'w' }, latest: true })
     expect(bulk.retried.sort()).toEqual([runIds[1], runIds[2]].sort())
     for (const id of bulk.retried) await h.waitForStatus(id, 'succeeded')
     expect(h.run(runIds[0]!).status).toBe('dead')
@@ -433,5 +432,83 @@ describe('runs', () => {
     h.addEvent({ sourceId: 'r', type: 'x', body: {} })
     await waitFor(() => h.jobs().length === 0 || h.jobs().every((j) => j.kind === 'run-timer'), 'dispatch')
     expect(h.run(waiting!).status).toBe('cancelled')
+  })
+})
+
+describe('bulk retry of many runs', () => {
+  it('retries them a part per transaction, the loop turning between parts, each part recorded', async () => {
+    const h = harness()
+    h.ops['workflows.create']({
+      id: 'w',
+      name: 'W',
+      trigger: { source: 's' },
+      steps: [{ ...post('call', 'http://127.0.0.1:1/'), retry: { attempts: 1 } }],
+    })
+    const [dead] = await h.runsOf(h.addEvent({ sourceId: 's', type: 'x', body: {} }))
+    await h.waitForStatus(dead!, 'dead')
+    // 249 more dead runs: copies of the real one, with its steps and attempts.
+    const copies = Array.from({ length: 249 }, (_, i) => `run_copy_${String(i).padStart(3, '0')}`)
+    h.db.transaction(() => {
+      for (const id of copies) {
+        h.db
+          .prepare(
+            `INSERT INTO runs (id, event_id, source_id, workflow_id, workflow_version, workflow_name, status,
+               current_step, error, created_at, updated_at, finished_at)
+             SELECT ?, event_id, source_id, workflow_id, workflow_version, workflow_name, status, current_step, error,
+               created_at, updated_at, finished_at FROM runs WHERE id = ?`,
+          )
+          .run(id, dead)
+        h.db
+          .prepare(
+            `INSERT INTO steps (run_id, step_id, seq, kind, status, input, output, error, attempt_base, started_at,
+               finished_at)
+             SELECT ?, step_id, seq, kind, status, input, output, error, attempt_base, started_at, finished_at
+             FROM steps WHERE run_id = ?`,
+          )
+          .run(id, dead)
+        h.db
+          .prepare(
+            `INSERT INTO attempts (run_id, step_id, n, started_at, finished_at, ok, error, request, response, retry_at)
+             SELECT ?, step_id, n, started_at, finished_at, ok, error, request, response, retry_at
+             FROM attempts WHERE run_id = ?`,
+          )
+          .run(id, dead)
+      }
+    })()
+    const ids = [dead!, ...copies]
+
+    let turns = 0
+    let counting = true
+    const count = () => {
+      turns++
+      if (counting) setImmediate(count)
+    }
+    setImmediate(count)
+    const changesBefore = h.seen.length
+    const result = await h.ops['runs.retryBulk']({ ids: [...ids, 'run_missing'] })
+    counting = false
+
+    expect(result.retried).toEqual(ids)
+    expect(result.skipped).toEqual([{ id: 'run_missing', reason: 'no such run' }])
+    // 250 runs in parts: a transaction each, and the loop turned between them.
+    const partCount = Math.ceil(ids.length / BULK_RETRY_PART)
+    expect(partCount).toBeGreaterThan(2)
+    expect(turns).toBeGreaterThanOrEqual(partCount - 1)
+    const parts = h.actions
+      .list(100)
+      .items.filter((a) => a.kind === 'bulk-retry')
+      .map((a) => (a.detail as { ids: string[] }).ids)
+      .reverse()
+    expect(parts.map((p) => p.length)).toEqual(
+      Array.from({ length: partCount }, (_, i) =>
+        Math.min(BULK_RETRY_PART, ids.length - i * BULK_RETRY_PART),
+      ),
+    )
+    expect(parts.flat()).toEqual(ids)
+    // Each went back to the queue (the workers may have failed it again since: the URL still refuses).
+    const requeued = h.seen
+      .slice(changesBefore)
+      .flatMap((c) => (c.type === 'run' && c.run.status === 'queued' ? [c.run.id] : []))
+    expect(new Set(requeued)).toEqual(new Set(ids))
   })
 })
