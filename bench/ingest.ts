@@ -8,6 +8,7 @@ import { quantile, runLoad, type LoadRequest } from '../test/support/load'
 import { startChildServer, type ChildServer } from './child-server'
 import { signedRequest } from './signed-request'
 import type { BenchRow } from './table'
+import { runPaced, type PacedResult } from './paced-load'
 import { findWrk, runWrk } from './wrk'
 
 const SERVER = fileURLToPath(new URL('./ingest-server.ts', import.meta.url))
@@ -21,7 +22,12 @@ export interface IngestOptions {
   connections: number
   /** Write a CPU profile of Switchboard's receiver (node --cpu-prof) into this folder. */
   profileDir?: string
+  /** How long the paced (open-loop) run at PACED_RATE lasts for (b) and for (c). */
+  pacedMs: number
 }
+
+/** Webhooks a second in the paced run: well below saturation, where the latency a sender sees is not queueing. */
+const PACED_RATE = 1000
 
 interface Measured {
   rps: number[]
@@ -159,6 +165,19 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         m.errors += result.errors
       }
     }
+    // The closed loop above measures saturation, where latency is mostly the wait in the sockets. Paced below
+    // it, latency is what one webhook costs on its way through.
+    const paced: Partial<Record<Server, PacedResult>> = {}
+    for (const key of ['b', 'c'] as const) {
+      const server = servers[key]!
+      await untilQuiet(Object.values(servers).filter((s): s is ChildServer => s !== null))
+      paced[key] = await runPaced({
+        url: server.ready[0]!,
+        rate: PACED_RATE,
+        count: Math.round((PACED_RATE * options.pacedMs) / 1000),
+        build: build(server.ready[1]!),
+      })
+    }
     const summary = (m: Measured) => {
       const sorted = Float64Array.from(m.latencies).sort()
       return {
@@ -251,6 +270,17 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         ratio: c.p99 / b.p99,
         note: `target ≤ 10 ms${c.p99 <= 10 ? ' (met)' : ' (NOT met)'}`,
       },
+      {
+        name: `ingest (c) p99 ack latency, paced at ${PACED_RATE.toLocaleString('en-US')}/s`,
+        value: paced.c!.p99,
+        unit: 'ms',
+        baseline: { name: '(b) at the same pace', value: paced.b!.p99 },
+        ratio: paced.c!.p99 / paced.b!.p99,
+        note:
+          `open loop, latency from when each request was due; (c) p50 ${paced.c!.p50.toFixed(2)} ms, ` +
+          `max ${paced.c!.max.toFixed(1)} ms; (b) p50 ${paced.b!.p50.toFixed(2)} ms, max ${paced.b!.max.toFixed(1)} ms` +
+          (paced.b!.bad + paced.c!.bad ? `; ${paced.b!.bad + paced.c!.bad} non-2xx/errors` : ''),
+      },
     ]
     const generator = wrk
       ? `wrk (one thread, replaying requests built and signed beforehand, each sent once${exhausted ? `; ${exhausted} round(s) of (b′) or (c) ran out and repeated some, so they include duplicates` : ''}); ` +
@@ -258,6 +288,8 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
       : `the node:http load generator in the bench process (test/support/load.ts; wrk was not found — ` +
         `install the Debian package wrk for a generator that does not saturate first); latencies are pooled over all rounds`
     const notes = [
+      `Ingest paced: ${options.pacedMs / 1000} s at ${PACED_RATE}/s to (b), then to (c), from the node:http ` +
+        `generator in the bench process (bench/paced-load.ts), after the rounds below.`,
       `Ingest: ${options.rounds} alternating rounds of ${options.roundMs / 1000} s per server after a warm-up round; ` +
         `${options.connections} keep-alive connections; 1 KB JSON bodies signed with the standardwebhooks package ` +
         `(sent to all four so the client's cost is equal). Each server is a child process; the load generator is ` +

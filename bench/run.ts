@@ -107,6 +107,7 @@ async function main(): Promise<void> {
       const ingest = await runIngestBench({
         rounds: quick ? 1 : 5,
         roundMs: quick ? 1500 : 8000,
+        pacedMs: quick ? 2000 : 8000,
         connections: 50,
         profileDir,
       })
