@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http'
-import { quantile, type LoadRequest } from '../test/support/load'
+import { quantile, requestFor, type LoadRequest } from '../test/support/load'
 
 export interface PacedOptions {
   /** Base URL; loopback only. */
@@ -37,29 +37,17 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   const pending: Array<Promise<void>> = []
   const send = (i: number, due: number) =>
     new Promise<void>((resolve) => {
-      const spec = options.build(i)
-      const body = spec.body === undefined ? undefined : Buffer.from(spec.body)
-      const req = request(
-        {
-          host: base.hostname,
-          port: base.port,
-          method: spec.method ?? 'POST',
-          path: spec.path,
-          agent,
-          headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...spec.headers },
-          timeout: 30_000,
-        },
-        (res) => {
-          res.resume()
-          res.on('end', () => {
-            latencies[answered++] = performance.now() - due
-            const status = res.statusCode ?? 0
-            if (status >= 200 && status < 300) ok++
-            else bad++
-            resolve()
-          })
-        },
-      )
+      const { options: requestOptions, body } = requestFor(base, options.build(i), agent, 30_000)
+      const req = request(requestOptions, (res) => {
+        res.resume()
+        res.on('end', () => {
+          latencies[answered++] = performance.now() - due
+          const status = res.statusCode ?? 0
+          if (status >= 200 && status < 300) ok++
+          else bad++
+          resolve()
+        })
+      })
       req.on('timeout', () => req.destroy(new Error('timeout')))
       req.on('error', () => {
         bad++

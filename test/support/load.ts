@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http'
+import { Agent, request, type RequestOptions } from 'node:http'
 
 /** One request the load generator sends; built per request so bodies, ids and signatures can differ. */
 export interface LoadRequest {
@@ -45,6 +45,28 @@ export interface LoadResult {
   p99: number
 }
 
+/** The node:http options and the body bytes that send one built request to `base` on `agent`. */
+export function requestFor(
+  base: URL,
+  spec: LoadRequest,
+  agent: Agent,
+  timeoutMs: number,
+): { options: RequestOptions; body: Buffer | undefined } {
+  const body = spec.body === undefined ? undefined : Buffer.from(spec.body)
+  return {
+    options: {
+      host: base.hostname,
+      port: base.port,
+      method: spec.method ?? 'POST',
+      path: spec.path,
+      agent,
+      headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...spec.headers },
+      timeout: timeoutMs,
+    },
+    body,
+  }
+}
+
 /** The q-quantile (0..1) of an ascending array; NaN when empty. */
 export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -70,8 +92,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const one = (agent: Agent, i: number): Promise<void> =>
     new Promise((resolve) => {
-      const spec = options.build(i)
-      const body = spec.body === undefined ? undefined : Buffer.from(spec.body)
+      const { options: requestOptions, body } = requestFor(
+        base,
+        options.build(i),
+        agent,
+        options.timeoutMs ?? 30_000,
+      )
       const t0 = performance.now()
       let settled = false
       const settle = () => {
@@ -80,33 +106,22 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         resolve()
         return true
       }
-      const req = request(
-        {
-          host: base.hostname,
-          port: base.port,
-          method: spec.method ?? 'POST',
-          path: spec.path,
-          agent,
-          headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...spec.headers },
-          timeout: options.timeoutMs ?? 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => {
-            const status = res.statusCode ?? 0
-            if (settled) return
-            latencies[answered++] = performance.now() - t0
-            statuses[status] = (statuses[status] ?? 0) + 1
-            if (status >= 200 && status < 300) ok++
-            options.onResponse?.(i, status, Buffer.concat(chunks).toString('utf8'))
-            settle()
-          })
-          res.on('error', () => {
-            if (settle()) errors++
-          })
-        },
-      )
+      const req = request(requestOptions, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const status = res.statusCode ?? 0
+          if (settled) return
+          latencies[answered++] = performance.now() - t0
+          statuses[status] = (statuses[status] ?? 0) + 1
+          if (status >= 200 && status < 300) ok++
+          options.onResponse?.(i, status, Buffer.concat(chunks).toString('utf8'))
+          settle()
+        })
+        res.on('error', () => {
+          if (settle()) errors++
+        })
+      })
       req.on('timeout', () => req.destroy(new Error('timeout')))
       req.on('error', () => {
         if (settle()) errors++

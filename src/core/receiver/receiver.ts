@@ -8,6 +8,7 @@ import { parseBody, type EventStore, type NewEvent } from '../events/event-store
 import { newId } from '../ids'
 import type { HandshakeAnswer, InboundRequest } from '../providers/types'
 import type { Queue } from '../queue/queue'
+import { isCredentialHeader, redactCredential } from '../secrets/credential-headers'
 import type { RuntimeSource, SourceStore } from '../sources/source-store'
 import type { Db } from '../store/database'
 import { GroupCommit } from './group-commit'
@@ -616,15 +617,6 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
   return out
 }
 
-/** Headers whose whole value is a credential: verified, then never stored (the scheme of an Authorization stays). */
-const CREDENTIAL_HEADERS = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'x-goog-channel-token',
-  'x-hook-secret',
-]
-
 /**
  * Headers as stored: credentials a sender puts in them (basic auth, Google's channel token, the secret Asana
  * hands over) are verified, then kept out of the feed, the export and workflows; so is any header that carries
@@ -635,19 +627,11 @@ function redactCredentials(
   secrets: readonly string[],
 ): Record<string, string> {
   let out = headers
-  const set = (name: string, value: string) => {
+  for (const [name, value] of Object.entries(headers)) {
+    const kept = value && isCredentialHeader(name) ? redactCredential(name, value) : maskIn(value, secrets)
+    if (kept === value) continue
     if (out === headers) out = { ...headers }
-    out[name] = value
-  }
-  for (const name of CREDENTIAL_HEADERS) {
-    const value = headers[name]
-    if (!value) continue
-    const scheme = name.endsWith('authorization') ? value.split(' ')[0] : null
-    set(name, scheme && scheme !== value ? `${scheme} [redacted]` : '[redacted]')
-  }
-  for (const [name, value] of Object.entries(out)) {
-    const masked = maskIn(value, secrets)
-    if (masked !== value) set(name, masked)
+    out[name] = kept
   }
   return out
 }

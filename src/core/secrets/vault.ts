@@ -1,10 +1,10 @@
 import type { Clock } from '../clock'
 import type { Db } from '../store/database'
 import type { SecretCipher } from './cipher'
+import { isCredentialHeader, REDACTED, redactCredential } from './credential-headers'
 
 /** Secrets shorter than this are not redacted: replacing every "1" or "ab" would make records unreadable. */
 const MIN_REDACT_LENGTH = 4
-export const REDACTED = '[redacted]'
 
 /**
  * The store for workflow secrets (API keys, signing secrets): encrypted at rest with the engine's
@@ -102,15 +102,6 @@ function redactValue(value: unknown, secrets: string[]): unknown {
   return value
 }
 
-/** Request headers whose whole value is a credential. */
-const CREDENTIAL_HEADERS = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'x-api-key',
-  'x-auth-token',
-])
-
 /**
  * An outgoing request's headers as a run records them: a credential header is replaced whole, whatever a
  * template made of the secret (`Basic {{ $base64encode('user:' & secrets.pass) }}` is in no form `redactor`
@@ -120,13 +111,7 @@ export function redactCredentialHeaders(headers: Record<string, string>): Record
   return Object.fromEntries(
     Object.entries(headers).map(([name, value]) => [
       name,
-      CREDENTIAL_HEADERS.has(name.toLowerCase()) ? redactCredential(value) : value,
+      isCredentialHeader(name) ? redactCredential(name, value) : value,
     ]),
   )
-}
-
-/** `Bearer abc` → `Bearer [redacted]`; a value with no scheme goes whole. */
-function redactCredential(value: string): string {
-  const space = value.indexOf(' ')
-  return space > 0 ? `${value.slice(0, space)} ${REDACTED}` : REDACTED
 }
