@@ -5,11 +5,17 @@ import type { Plugin } from 'vite'
 import react from '@vitejs/plugin-react'
 
 const MIGRATIONS_DIR = resolve(__dirname, 'src/core/store/migrations')
+const EVENTS_DIR = resolve(__dirname, 'src/core/events')
+/** The search indexer's thread loads these as files, beside the module that starts it (see search-index.ts). */
+const SEARCH_WORKER_FILES = ['search-worker.mjs', 'search-file.mjs']
 
-/** Ship the numbered SQL migrations beside the main bundle (out/main/migrations): the store reads them at runtime. */
-function copyMigrations(): Plugin {
+/**
+ * Ship what the engine reads as files at runtime beside the main bundle: the numbered SQL migrations
+ * (out/main/migrations) and the search worker's modules (out/main).
+ */
+function copyRuntimeFiles(): Plugin {
   return {
-    name: 'switchboard:copy-migrations',
+    name: 'switchboard:copy-runtime-files',
     apply: 'build',
     generateBundle() {
       for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}-[a-z0-9-]+\.sql$/.test(f))) {
@@ -19,13 +25,16 @@ function copyMigrations(): Plugin {
           source: readFileSync(resolve(MIGRATIONS_DIR, file)),
         })
       }
+      for (const file of SEARCH_WORKER_FILES) {
+        this.emitFile({ type: 'asset', fileName: file, source: readFileSync(resolve(EVENTS_DIR, file)) })
+      }
     },
   }
 }
 
 export default defineConfig({
   main: {
-    plugins: [copyMigrations()],
+    plugins: [copyRuntimeFiles()],
     build: {
       rollupOptions: {
         input: { index: resolve(__dirname, 'src/main/index.ts') },

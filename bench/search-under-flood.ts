@@ -75,10 +75,7 @@ export async function runSearchUnderFloodBench(options: { floodMs: number }): Pr
     })
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
     const stored = () => engine.db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM events`).pluck().get() as number
-    const indexed = () =>
-      Number(
-        engine.db.prepare(`SELECT value FROM settings WHERE key = 'search.indexedSeq'`).pluck().get() ?? 0,
-      )
+    const indexed = () => engine.searchIndexedUpTo()
     // The requests file is written before wrk starts: wait for the first events, then half the flood.
     while (stored() === 0) await sleep(20)
     await sleep(options.floodMs / 2 - 3000)

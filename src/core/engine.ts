@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import type { LookupFunction } from 'node:net'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import {
   ApiError,
   OPERATION_NAMES,
@@ -14,7 +13,7 @@ import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
 import { DedupIndex } from './events/dedup-index'
 import { EventStore } from './events/event-store'
-import { SearchIndexer } from './events/search-index'
+import { SearchIndex } from './events/search-index'
 import { createOrchestrator } from './orchestrator'
 import { createTunnelSupervisor, storedTunnelConfig } from './tunnel'
 import { countOpenDeadLetters, createMonitor } from './monitor'
@@ -83,6 +82,8 @@ export interface Engine {
   receiverUrl(): string
   /** Metrics in the Prometheus text format (`GET /api/metrics?format=prometheus`). */
   prometheus(): string
+  /** The newest event seq the full-text index covers (it catches up in the background after acks). */
+  searchIndexedUpTo(): number
 }
 
 /** The composition root: builds every part and hands each its dependencies. It only wires. */
@@ -203,13 +204,16 @@ export function createEngine(config: EngineConfig): Engine {
   receiver.answerProbe = (nonce) => tunnel.answerProbe(nonce)
 
   events.setRunCounter((ids) => orchestrator.runCounts(ids))
-  // Webhooks arrived within the last quarter second: the search indexer yields to intake.
-  let lastEventAt = -Infinity
-  const searchIndex = new SearchIndexer(workDb, { isBusy: () => performance.now() - lastEventAt < 250 })
+  const searchIndex = new SearchIndex({
+    storeFile: file,
+    indexFile: join(config.dataDir, 'search.db'),
+    nativeBinding: config.nativeBinding,
+    log,
+  })
+  events.useSearchIndex(searchIndex.reader)
   changes.subscribe((change) => {
     if (change.type !== 'event') return
-    lastEventAt = performance.now()
-    searchIndex.schedule()
+    searchIndex.notify()
   })
 
   const core: Partial<OperationHandlers> = {
@@ -307,7 +311,7 @@ export function createEngine(config: EngineConfig): Engine {
       queue.start()
       monitor.start()
       tunnel.start()
-      searchIndex.schedule(0)
+      searchIndex.start()
       started = true
       log('info', `receiver listening on ${receiverBase()}`)
       return { receiverUrl: receiverBase() }
@@ -320,7 +324,7 @@ export function createEngine(config: EngineConfig): Engine {
         await queue.stop()
       }
       started = false
-      searchIndex.stop()
+      await searchIndex.stop()
       monitor.stop()
       workDb.close()
       db.close()
@@ -328,5 +332,6 @@ export function createEngine(config: EngineConfig): Engine {
     },
     receiverUrl: receiverBase,
     prometheus: () => monitor.prometheus(),
+    searchIndexedUpTo: () => searchIndex.indexedUpTo(),
   }
 }

@@ -93,7 +93,8 @@ export type RunCounter = (eventIds: string[]) => Map<string, number>
 export class EventStore {
   private readonly stmt
   private runCounter: RunCounter = () => new Map()
-  private readonly hasFts: boolean
+  /** The connection with the full-text index attached (see SearchIndex); without it a search scans. */
+  private search: Db | null = null
   private dedupIndex: DedupIndex | null
 
   /**
@@ -123,7 +124,11 @@ export class EventStore {
       get: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE id = ?`),
       getFull: db.prepare(`SELECT ${SUMMARY_COLUMNS}, body FROM events WHERE id = ?`),
     }
-    this.hasFts = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'events_fts'`).get() !== undefined
+  }
+
+  /** Answer searches from the full-text index, on this connection (SearchIndex.reader). */
+  useSearchIndex(reader: Db): void {
+    this.search = reader
   }
 
   setRunCounter(counter: RunCounter): void {
@@ -212,7 +217,8 @@ export class EventStore {
         params.push(c.param)
       }
     }
-    if (filter.q && this.hasFts) {
+    const search = filter.q ? this.search : null
+    if (search && filter.q) {
       plain()
       // The full-text index covers what the search indexer has reached: the engine catches it up first.
       // Walk the matches newest first and stop at a page (a `seq IN (…)` list would read every match first).
@@ -224,7 +230,7 @@ export class EventStore {
         from = `(${matches} LIMIT ?) AS m CROSS JOIN events ON events.seq = m.r`
         params.unshift(...matchParams, this.searchScan)
         lastWalked = () =>
-          (this.db
+          (search
             .prepare(`${matches} LIMIT 1 OFFSET ?`)
             .pluck()
             .get(...matchParams, this.searchScan - 1) as number | undefined) ?? null
@@ -245,7 +251,7 @@ export class EventStore {
     }
     const sql = `SELECT ${SUMMARY_COLUMNS} FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
       ORDER BY ${order} DESC LIMIT ?`
-    const rows = this.db.prepare(sql).all(...params, filter.limit + 1) as EventRow[]
+    const rows = (search ?? this.db).prepare(sql).all(...params, filter.limit + 1) as EventRow[]
     const page = rows.slice(0, filter.limit)
     const counts = this.runCounter(page.map((r) => r.id))
     // A search that stopped its walk early goes on below the last match it examined, even from a short page.

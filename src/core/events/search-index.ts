@@ -1,140 +1,223 @@
-import { performance } from 'node:perf_hooks'
+import Database from 'better-sqlite3'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import type { Db } from '../store/database'
+import { restrictToOwner } from '../store/database'
+import { attachSearchFile, prepareIndexStep } from './search-file.mjs'
 
-const POINTER = 'search.indexedSeq'
-
-export interface SearchIndexerOptions {
-  /** Events per batch when intake is quiet. */
+export interface SearchIndexOptions {
+  /** switchboard.db, already migrated. */
+  storeFile: string
+  /** The index's own file (search.db beside it). */
+  indexFile: string
+  nativeBinding?: string
+  /** Events (and deletions) per indexing transaction. */
   batch?: number
-  /** Events per batch while intake is busy: small, so one batch never holds an acknowledgement up for long. */
-  busyBatch?: number
-  /** The share of the event loop the indexer may take while intake is busy (0..1). */
-  busyShare?: number
-  /** Whether webhooks are arriving now; the indexer yields to them. */
-  isBusy?: () => boolean
+  /** How long the worker lets a burst gather before indexing it, when no search is waiting. */
+  settleMs?: number
+  log?: (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
 }
 
+interface Progress {
+  type: 'progress'
+  indexedSeq: number
+  forgottenId: number
+  idle: boolean
+}
+
+interface Failed {
+  type: 'failed'
+  message: string
+}
+
+const SWEEP_MS = 10_000
+const BUSY_TIMEOUT_MS = 5000
+
+/** The worker module, beside this one in the sources and copied beside the bundle (electron.vite.config.ts). */
+const WORKER_FILE = fileURLToPath(new URL('./search-worker.mjs', import.meta.url))
+
 /**
- * Keeps the full-text index (events_fts) up with the events table, in batches, after the events have been
- * acknowledged. A search sees an event a moment after its ack. The pointer and the rows it covers commit
- * together, so a crash never skips or doubles an event.
+ * The full-text index over events, in a file of its own (search.db) written by a worker thread: indexing a
+ * 1 KB body costs more than storing it, and merging a large index's segments takes tens of milliseconds, so it
+ * stays off the thread that answers webhooks. Searches run on `reader`, a connection on switchboard.db with the
+ * index attached; a search first waits until the index covers every event committed before it was asked.
  *
- * Indexing a 1 KB body costs more than storing it, and it runs on the thread that answers webhooks: while
- * intake is busy the indexer takes small batches and a bounded share of the loop, and catches up when intake
- * is quiet. Under sustained intake it falls behind (measured: a third of the events indexed after 15 s at full
- * speed). A search does not wait for the quiet: `catchUp` indexes what it is missing, in batches that give
- * the loop back between them, so a search during a flood takes longer but never stops the acknowledgements.
+ * The worker reads committed events through its own connection and never writes switchboard.db, so the intake
+ * transaction never waits for it. Deleted events reach the index through the search_forget log (a trigger on
+ * events); the engine prunes the log behind the worker. A crash loses nothing: the index records how far it got
+ * in the same transaction as the rows, and an index that is missing or from another version is rebuilt.
  */
-export class SearchIndexer {
+export class SearchIndex {
+  /** switchboard.db with the index attached as `search`: for searches (reads only, no transaction). */
+  readonly reader: Db
+  private worker: Worker | null = null
+  private indexedSeq: number
+  private forgottenId: number
+  private prunedId: number
+  private readonly waiting: Array<{ target: number; resolve: () => void }> = []
   private readonly stmt
-  private scheduled = false
+  private step: ((limit: number) => { indexed: number; forgotten: number }) | null = null
   private stopped = false
-  /** The catch-up a search is waiting on, and the newest seq it must reach. */
-  private catchingUp: Promise<void> | null = null
-  private catchUpTarget = 0
+  private notifyQueued = false
+  /** Nudges the worker now and then, so deletions (retention) reach the index without waiting for a webhook. */
+  private sweep: NodeJS.Timeout | null = null
   private readonly batch: number
-  private readonly busyBatch: number
-  private readonly busyShare: number
-  private readonly isBusy: () => boolean
 
-  constructor(
-    private readonly db: Db,
-    options: SearchIndexerOptions = {},
-  ) {
-    this.batch = options.batch ?? 500
-    this.busyBatch = options.busyBatch ?? 100
-    this.busyShare = options.busyShare ?? 0.1
-    this.isBusy = options.isBusy ?? (() => false)
+  constructor(private readonly options: SearchIndexOptions) {
+    this.batch = options.batch ?? 1000
+    restrictToOwner(options.indexFile)
+    this.reader = new Database(
+      options.storeFile,
+      options.nativeBinding ? { nativeBinding: options.nativeBinding } : {},
+    )
+    this.reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    // Its only write is pruning the deletion log, which a crash may redo.
+    this.reader.pragma('main.synchronous = NORMAL')
+    attachSearchFile(this.reader, options.indexFile)
     this.stmt = {
-      pointer: db.prepare(`SELECT value FROM settings WHERE key = '${POINTER}'`).pluck(),
-      last: db.prepare(`SELECT MAX(seq) FROM events`).pluck(),
-      newest: db
-        .prepare(`SELECT MAX(seq) FROM (SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT ?)`)
-        .pluck(),
-      index: db.prepare(
-        `INSERT INTO events_fts (rowid, body, headers)
-         SELECT seq, CASE WHEN instr(body, x'00') = 0 THEN substr(CAST(body AS TEXT), 1, 65536) END, headers
-         FROM events WHERE seq > ? AND seq <= ?`,
+      progress: this.reader.prepare(
+        `SELECT indexed_seq AS indexedSeq, forgotten_id AS forgottenId FROM search.progress`,
       ),
-      save: db.prepare(
-        `INSERT INTO settings (key, value) VALUES ('${POINTER}', ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      ),
+      last: this.reader.prepare(`SELECT MAX(seq) FROM main.events`).pluck(),
+      prune: this.reader.prepare(`DELETE FROM main.search_forget WHERE id <= ?`),
     }
+    ;({ indexedSeq: this.indexedSeq, forgottenId: this.forgottenId } = this.stmt.progress.get() as {
+      indexedSeq: number
+      forgottenId: number
+    })
+    this.prunedId = this.forgottenId
   }
 
-  /** Index up to one batch of not-yet-indexed events; returns how many were indexed. */
-  indexBatch(limit = this.batch): number {
-    return this.db
-      .transaction(() => {
-        const from = Number(this.stmt.pointer.get() ?? 0)
-        const to = this.stmt.newest.get(from, limit) as number | null
-        if (to === null) return 0
-        const { changes } = this.stmt.index.run(from, to)
-        this.stmt.save.run(String(to))
-        return changes
-      })
-      .immediate()
+  /** Start the worker; it indexes whatever is pending at once. */
+  start(): void {
+    if (this.worker || this.stopped) return
+    const worker = new Worker(WORKER_FILE, {
+      workerData: {
+        storeFile: this.options.storeFile,
+        indexFile: this.options.indexFile,
+        nativeBinding: this.options.nativeBinding,
+        sqliteModule: createRequire(import.meta.url).resolve('better-sqlite3'),
+        batch: this.batch,
+        settleMs: this.options.settleMs ?? 25,
+      },
+    })
+    worker.on('message', (message: Progress | Failed) => this.received(message))
+    worker.on('error', (error) =>
+      this.options.log?.('error', 'search indexer stopped', { error: String(error) }),
+    )
+    worker.on('exit', () => {
+      if (this.worker !== worker) return
+      this.worker = null
+      // Not asked to stop: start again, so searches are not left waiting.
+      if (!this.stopped) setTimeout(() => this.start(), 1000).unref()
+    })
+    this.worker = worker
+    worker.postMessage({ type: 'work', now: true })
+    this.sweep ??= setInterval(() => this.notify(), SWEEP_MS).unref()
   }
 
-  /** Index everything pending now, in one go (tests, set-up). */
+  /** Events were committed: the worker indexes them after a short settle. One message a turn, however many. */
+  notify(): void {
+    if (this.notifyQueued) return
+    this.notifyQueued = true
+    queueMicrotask(() => {
+      this.notifyQueued = false
+      this.worker?.postMessage({ type: 'work' })
+    })
+  }
+
+  /** Resolves once every event committed before the call is in the index. */
+  catchUp(): Promise<void> {
+    const target = (this.stmt.last.get() as number | null) ?? 0
+    if (this.indexedSeq >= target) return Promise.resolve()
+    if (!this.worker) {
+      this.indexAll()
+      return Promise.resolve()
+    }
+    this.worker.postMessage({ type: 'work', now: true })
+    return new Promise((resolve) => this.waiting.push({ target, resolve }))
+  }
+
+  /** Bring the index up to date on this thread, in one go: set-up and tests, when no worker runs. */
   indexAll(): number {
+    if (this.worker) throw new Error('the search worker is running')
+    this.step ??= prepareIndexStep(this.reader)
     let total = 0
-    for (let n = this.indexBatch(); n > 0; n = this.indexBatch()) total += n
+    for (;;) {
+      const result = this.step(this.batch)
+      total += result.indexed
+      if (result.indexed < this.batch && result.forgotten < this.batch) break
+    }
+    this.refresh()
     return total
   }
 
-  /**
-   * Resolves once every event committed before the call is indexed. The work goes in batches (small ones
-   * while webhooks arrive), each followed by a turn of the event loop, so intake goes on meanwhile; searches
-   * that ask at the same time share one catch-up.
-   */
-  catchUp(): Promise<void> {
-    const target = (this.stmt.last.get() as number | null) ?? 0
-    if (this.indexedUpTo() >= target) return Promise.resolve()
-    this.catchUpTarget = Math.max(this.catchUpTarget, target)
-    return (this.catchingUp ??= this.runCatchUp().finally(() => (this.catchingUp = null)))
+  /** How far the index has come (the newest event seq it covers). */
+  indexedUpTo(): number {
+    return this.indexedSeq
   }
 
-  private indexedUpTo(): number {
-    return Number(this.stmt.pointer.get() ?? 0)
-  }
-
-  private async runCatchUp(): Promise<void> {
-    while (!this.stopped && this.indexedUpTo() < this.catchUpTarget) {
-      const limit = this.isBusy() ? this.busyBatch : this.batch
-      if (this.indexBatch(limit) === 0) break
-      await new Promise<void>((resolve) => setImmediate(resolve))
-    }
-  }
-
-  /** Ask for the pending events to be indexed soon; bursts coalesce into batches, between other work. */
-  schedule(delayMs = 50): void {
-    if (this.scheduled || this.stopped) return
-    this.scheduled = true
-    setTimeout(() => this.drain(), delayMs).unref()
-  }
-
-  stop(): void {
+  /** Stop the worker (a step in progress is rolled back and redone next time) and close the reader. */
+  async stop(): Promise<void> {
     this.stopped = true
+    if (this.sweep) clearInterval(this.sweep)
+    const worker = this.worker
+    this.worker = null
+    if (worker) await worker.terminate()
+    for (const w of this.waiting.splice(0)) w.resolve()
+    this.reader.close()
   }
 
-  private drain(): void {
-    this.scheduled = false
-    if (this.stopped) return
-    const busy = this.isBusy()
-    const limit = busy ? this.busyBatch : this.batch
-    const started = performance.now()
-    let indexed: number
-    try {
-      indexed = this.indexBatch(limit)
-    } catch {
-      // Store unavailable (disk full): the next commit schedules another try.
+  private refresh(): void {
+    const progress = this.stmt.progress.get() as { indexedSeq: number; forgottenId: number }
+    this.received({ type: 'progress', ...progress, idle: true })
+  }
+
+  private received(message: Progress | Failed): void {
+    if (message.type === 'failed') {
+      this.options.log?.('warn', 'search indexing failed; trying again', { error: message.message })
+      // A search waiting on the index must not wait for the next webhook to retry.
+      if (this.waiting.length > 0)
+        setTimeout(() => this.worker?.postMessage({ type: 'work', now: true }), 1000)
       return
     }
-    if (indexed < limit) return
-    // More is pending. While webhooks arrive, rest long enough that indexing keeps to its share of the loop.
-    const took = performance.now() - started
-    this.schedule(busy ? Math.max(20, (took * (1 - this.busyShare)) / this.busyShare) : 0)
+    this.indexedSeq = message.indexedSeq
+    this.forgottenId = message.forgottenId
+    if (message.idle) this.pruneForgotten()
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const w = this.waiting[i]!
+      if (w.target <= this.indexedSeq || (message.idle && this.caughtUpTo(w.target))) {
+        this.waiting.splice(i, 1)
+        w.resolve()
+      }
+    }
+  }
+
+  /** Whether nothing up to `target` is left to index (the newest events may have been deleted meanwhile). */
+  private caughtUpTo(target: number): boolean {
+    return this.indexedSeq >= Math.min(target, (this.stmt.last.get() as number | null) ?? 0)
+  }
+
+  /**
+   * Once the worker is idle, drop the deletions it has applied from the log. The one write `reader` makes, and it
+   * never waits: when switchboard.db's write lock is taken (a caller's open transaction) it is skipped, and the
+   * next idle report tries again. The worker never writes switchboard.db.
+   */
+  private pruneForgotten(): void {
+    if (this.forgottenId <= this.prunedId) return
+    this.reader.pragma('busy_timeout = 0')
+    try {
+      this.stmt.prune.run(this.forgottenId)
+      this.prunedId = this.forgottenId
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') {
+        this.options.log?.('warn', "could not prune the search index's deletion log", {
+          error: String(error),
+        })
+      }
+    } finally {
+      this.reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    }
   }
 }

@@ -1,40 +1,70 @@
+import Database from 'better-sqlite3'
+import { existsSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
-import { SearchIndexer } from '../../../src/core/events/search-index'
-import { EventStore } from '../../../src/core/events/event-store'
-import { openDatabase } from '../../../src/core/store/database'
+import { createEngine } from '../../../src/core/engine'
+import { SearchIndex } from '../../../src/core/events/search-index'
+import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
+import { openDatabase, type Db } from '../../../src/core/store/database'
 import { tempDir } from '../../support/temp-dir'
 import { sampleEvent } from '../monitor/fixture'
 
-let t: TestEngine
-beforeEach(async () => {
-  t = await startTestEngine()
-  await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
-})
-afterEach(() => t.close())
+/** Rows in search.db's index, read through a connection of the test's own. */
+function indexedRows(indexFile: string): number {
+  const db = new Database(indexFile, { readonly: true })
+  try {
+    return db.prepare(`SELECT COUNT(*) FROM events_fts`).pluck().get() as number
+  } finally {
+    db.close()
+  }
+}
 
-const indexed = () => t.engine.db.prepare(`SELECT COUNT(*) FROM events_fts`).pluck().get() as number
-const pointer = () =>
-  Number(t.engine.db.prepare(`SELECT value FROM settings WHERE key = 'search.indexedSeq'`).pluck().get())
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10))
+  expect(done()).toBe(true)
+}
 
-describe('search index, kept off the acknowledgement path', () => {
-  it('indexes in the background after the ack, and a search never misses a committed event', async () => {
-    const sent = await http(`${t.url}/hooks/shop`, { body: '{"note":"saffron delivery"}' })
-    const { id } = sent.json as { id: string }
-    // The ack did not wait for the index…
-    expect(indexed()).toBe(0)
-    // …yet a search right away finds the event: it catches the index up first.
-    expect((await t.engine.call('events.list', { q: 'saffron' })).items.map((e) => e.id)).toEqual([id])
-    expect(indexed()).toBe(1)
-    expect(pointer()).toBe(t.engine.db.prepare(`SELECT MAX(seq) FROM events`).pluck().get())
+describe('search index, in its own file and off the intake thread', () => {
+  let t: TestEngine
+  beforeEach(async () => {
+    t = await startTestEngine()
+    await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+  })
+  afterEach(() => t.close())
+
+  const indexFile = () => join(t.dataDir, 'search.db')
+
+  it('keeps the index in search.db, readable by its owner only, and none in the store', () => {
+    expect(existsSync(indexFile())).toBe(true)
+    expect(statSync(indexFile()).mode & 0o077).toBe(0)
+    expect(t.engine.db.prepare(`SELECT name FROM sqlite_master WHERE name LIKE 'events_fts%'`).all()).toEqual(
+      [],
+    )
   })
 
-  it('answers a search while catching up a backlog without holding up a webhook that arrives meanwhile', async () => {
+  it('indexes in the background after the ack, and a search right away finds a committed event', async () => {
+    const sent = await http(`${t.url}/hooks/shop`, { body: '{"note":"saffron delivery"}' })
+    const { id } = sent.json as { id: string }
+    expect((await t.engine.call('events.list', { q: 'saffron' })).items.map((e) => e.id)).toEqual([id])
+    const newest = t.engine.db.prepare(`SELECT MAX(seq) FROM events`).pluck().get() as number
+    expect(t.engine.searchIndexedUpTo()).toBeGreaterThanOrEqual(newest)
+    expect(indexedRows(indexFile())).toBe(1)
+  })
+
+  it('catches up by itself shortly after a burst, without a search asking', async () => {
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => http(`${t.url}/hooks/shop`, { body: `{"n":${i}}` })),
+    )
+    await waitUntil(() => t.engine.searchIndexedUpTo() >= 30)
+    expect(indexedRows(indexFile())).toBe(30)
+  })
+
+  it('answers a webhook while the worker indexes a backlog for a search', async () => {
     const store = new EventStore(t.engine.db)
     t.engine.db.transaction(() => {
-      for (let i = 0; i < 5000; i++) {
+      for (let i = 0; i < 20_000; i++) {
         store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i},"w":"saffron"}`) }))
       }
     })()
@@ -51,93 +81,117 @@ describe('search index, kept off the acknowledgement path', () => {
     expect(order).toEqual(['ack', 'search'])
     // …and the search saw every event committed before it was asked.
     expect(page.items).toHaveLength(10)
-    expect(pointer()).toBeGreaterThanOrEqual(5000)
+    expect(t.engine.searchIndexedUpTo()).toBeGreaterThanOrEqual(20_000)
   })
 
-  it('catches up by itself shortly after a burst', async () => {
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => http(`${t.url}/hooks/shop`, { body: `{"n":${i}}` })),
-    )
-    for (let i = 0; i < 100 && indexed() < 30; i++) await new Promise((r) => setTimeout(r, 20))
-    expect(indexed()).toBe(30)
-  })
-})
-
-describe('search index, under intake load', () => {
-  it('takes small batches while webhooks arrive, catches up when they stop, and a search sees everything', async () => {
-    const dir = tempDir('switchboard-search-')
-    const db = openDatabase({ file: join(dir.path, 'switchboard.db') })
-    const store = new EventStore(db)
-    const add = (n: number) =>
-      db.transaction(() => {
-        for (let i = 0; i < n; i++) {
-          store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i},"w":"saffron"}`) }))
-        }
-      })()
+  it('rebuilds the index from the events when search.db is lost', async () => {
+    await http(`${t.url}/hooks/shop`, { body: '{"note":"cardamom"}' })
+    await t.engine.call('events.list', { q: 'cardamom' })
+    await t.engine.stop()
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${indexFile()}${suffix}`, { force: true })
+    const again = createEngine({
+      dataDir: t.dataDir,
+      receiver: { port: 0, host: '127.0.0.1' },
+      tunnel: { mode: 'off' },
+    })
+    await again.start()
     try {
-      add(60)
-      let busy = true
-      const indexer = new SearchIndexer(db, { batch: 500, busyBatch: 10, isBusy: () => busy })
-      const count = () => db.prepare(`SELECT COUNT(*) FROM events_fts`).pluck().get() as number
-      indexer.schedule(0)
-      await waitUntil(() => count() > 0)
-      // One busy batch, then a rest: the rest of the backlog waits.
-      expect(count()).toBe(10)
-      await new Promise((r) => setTimeout(r, 5))
-      expect(count()).toBeLessThan(60)
-      // Intake goes quiet: the next drain takes everything that is left.
-      busy = false
-      await waitUntil(() => count() === 60)
-      indexer.stop()
-      // A search while busy never misses an event: it catches the index up first.
-      add(5)
-      busy = true
-      expect(indexer.indexAll()).toBe(5)
-      expect(count()).toBe(65)
+      expect((await again.call('events.list', { q: 'cardamom' })).items).toHaveLength(1)
     } finally {
-      db.close()
-      dir.remove()
+      await again.stop()
+      t.engine = again
     }
   })
 })
 
-describe('search index, catching up for a search', () => {
-  it('indexes what a search is missing in batches, giving the event loop back between them', async () => {
-    const dir = tempDir('switchboard-search-')
-    const db = openDatabase({ file: join(dir.path, 'switchboard.db') })
-    const store = new EventStore(db)
-    try {
-      db.transaction(() => {
-        for (let i = 0; i < 300; i++)
-          store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i}}`) }))
-      })()
-      const indexer = new SearchIndexer(db, { batch: 500, busyBatch: 10, isBusy: () => true })
-      let turns = 0
-      let done = false
-      const tick = (): void => {
-        turns++
-        if (!done) setImmediate(tick)
-      }
-      setImmediate(tick)
-      const first = indexer.catchUp()
-      // A second search meanwhile shares the same catch-up.
-      expect(indexer.catchUp()).toBe(first)
-      await first
-      done = true
-      expect(db.prepare(`SELECT COUNT(*) FROM events_fts`).pluck().get()).toBe(300)
-      // Thirty batches of ten, and the loop turned between them.
-      expect(turns).toBeGreaterThanOrEqual(29)
-      // Nothing left to do: it answers at once.
-      await indexer.catchUp()
-      expect(indexer.indexAll()).toBe(0)
-    } finally {
-      db.close()
-      dir.remove()
-    }
+describe('search index step (no worker)', () => {
+  let dir: ReturnType<typeof tempDir>
+  let db: Db
+  let store: EventStore
+  let index: SearchIndex
+  beforeEach(() => {
+    dir = tempDir('switchboard-search-')
+    db = openDatabase({ file: join(dir.path, 'switchboard.db') })
+    store = new EventStore(db)
+    index = new SearchIndex({
+      storeFile: join(dir.path, 'switchboard.db'),
+      indexFile: join(dir.path, 'search.db'),
+      batch: 50,
+    })
+    store.useSearchIndex(index.reader)
+  })
+  afterEach(async () => {
+    await index.stop()
+    db.close()
+    dir.remove()
+  })
+
+  // Rejected requests own no dedup key, so a test may delete them with a bare DELETE.
+  const add = (body: string): NewEvent => {
+    const event = sampleEvent('shop', Date.now(), {
+      body: Buffer.from(body),
+      status: 'rejected',
+      verification: 'failed',
+    })
+    db.transaction(() => store.insert(event)).immediate()
+    store.settle(true)
+    return event
+  }
+  const search = (q: string) => store.list({ q, limit: 50, status: 'rejected' }).items.map((e) => e.id)
+  const rows = () => index.reader.prepare(`SELECT COUNT(*) FROM search.events_fts`).pluck().get() as number
+  const forgetLog = () => db.prepare(`SELECT COUNT(*) FROM search_forget`).pluck().get() as number
+
+  it('indexes in batches and records how far it got with the rows', () => {
+    for (let i = 0; i < 120; i++) add(`{"n":${i},"w":"nutmeg"}`)
+    expect(index.indexAll()).toBe(120)
+    expect(rows()).toBe(120)
+    expect(index.indexedUpTo()).toBe(120)
+    expect(index.indexAll()).toBe(0)
+    expect(search('nutmeg')).toHaveLength(50)
+  })
+
+  it('removes deleted events from the index and prunes the deletion log behind it', () => {
+    const kept = add('{"w":"clove"}')
+    const gone = add('{"w":"clove"}')
+    index.indexAll()
+    db.prepare(`DELETE FROM events WHERE id = ?`).run(gone.id)
+    // Before the indexer applies the deletion the event is already out of results (matches join the events)…
+    expect(search('clove')).toEqual([kept.id])
+    expect(forgetLog()).toBe(1)
+    index.indexAll()
+    // …and after, its terms are out of the index and the log is pruned.
+    expect(rows()).toBe(1)
+    expect(forgetLog()).toBe(0)
+  })
+
+  it('indexes a reused seq again, whether the deletion is applied before or after the new event comes', () => {
+    add('{"w":"anise"}')
+    const newest = add('{"w":"fennel"}')
+    index.indexAll()
+    // Deleting the newest row lets SQLite give its seq to the next event.
+    db.prepare(`DELETE FROM events WHERE id = ?`).run(newest.id)
+    index.indexAll()
+    const reused = add('{"w":"mace"}')
+    index.indexAll()
+    expect(search('fennel')).toEqual([])
+    expect(search('mace')).toEqual([reused.id])
+
+    db.prepare(`DELETE FROM events WHERE id = ?`).run(reused.id)
+    const again = add('{"w":"sumac"}')
+    index.indexAll()
+    expect(search('mace')).toEqual([])
+    expect(search('sumac')).toEqual([again.id])
+    expect(rows()).toBe(2)
+  })
+
+  it('a crash mid-step loses nothing: the pointer commits with the rows', () => {
+    for (let i = 0; i < 10; i++) add(`{"w":"vanilla ${i}"}`)
+    // A step that fails inside its transaction (the index file read-only) leaves the pointer where it was.
+    index.reader.pragma('search.query_only = 1')
+    expect(() => index.indexAll()).toThrow()
+    index.reader.pragma('search.query_only = 0')
+    expect(index.indexedUpTo()).toBe(0)
+    expect(index.indexAll()).toBe(10)
+    expect(rows()).toBe(10)
   })
 })
-
-async function waitUntil(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10))
-  expect(done()).toBe(true)
-}

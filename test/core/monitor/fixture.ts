@@ -4,7 +4,7 @@ import type { EventStatus, RunStatus, RunSummary } from '../../../src/shared/dom
 import { ChangeBus } from '../../../src/core/changes'
 import { FakeClock } from '../../../src/core/clock'
 import { DedupIndex } from '../../../src/core/events/dedup-index'
-import { SearchIndexer } from '../../../src/core/events/search-index'
+import { SearchIndex } from '../../../src/core/events/search-index'
 import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
 import { newId } from '../../../src/core/ids'
 import { createMonitor, type Monitor, type MonitorDeps } from '../../../src/core/monitor'
@@ -22,6 +22,8 @@ export interface MonitorFixture {
   changes: ChangeBus
   emitted: Change[]
   events: EventStore
+  /** The full-text index, brought up to date on this thread after each addEvent (no worker). */
+  searchIndex: SearchIndex
   dedup: DedupIndex
   sources: SourceStore
   cipher: KeyFileCipher
@@ -42,7 +44,11 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
   changes.subscribe((c) => emitted.push(c))
   const dedup = DedupIndex.load(db)
   const events = new EventStore(db, dedup)
-  const searchIndex = new SearchIndexer(db)
+  const searchIndex = new SearchIndex({
+    storeFile: join(dir.path, 'switchboard.db'),
+    indexFile: join(dir.path, 'search.db'),
+  })
+  events.useSearchIndex(searchIndex.reader)
   const cipher = new KeyFileCipher(join(dir.path, 'secret.key'))
   const sources = new SourceStore(db, cipher, clock, changes, {
     receiverBase: () => 'http://127.0.0.1:1',
@@ -68,6 +74,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     changes,
     emitted,
     events,
+    searchIndex,
     dedup,
     sources,
     cipher,
@@ -105,6 +112,7 @@ export function monitorFixture(overrides: Partial<MonitorDeps> = {}): MonitorFix
     },
     close() {
       monitor.stop()
+      void searchIndex.stop()
       db.close()
       dir.remove()
     },

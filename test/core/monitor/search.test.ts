@@ -89,6 +89,7 @@ describe('full-text search through events.list', () => {
     const newest = f.addEvent('rare', { body: json({ note: 'common word' }) }).id
     // Five matches a page: the newest is found at once, the oldest four pages of walking later.
     const store = new EventStore(f.db, f.dedup, 5)
+    store.useSearchIndex(f.searchIndex.reader)
     const pages: string[][] = []
     let before: string | undefined
     do {
@@ -125,6 +126,9 @@ describe('full-text search through events.list', () => {
     const ids = seed()
     f.db.prepare(`DELETE FROM events WHERE id = ?`).run(ids.refund)
     expect(search({ q: 'lovelace' })).toEqual([ids.forged, ids.order])
-    expect(f.db.prepare(`SELECT COUNT(*) AS n FROM events_fts`).get()).toEqual({ n: 5 })
+    f.searchIndex.indexAll()
+    expect(f.searchIndex.reader.prepare(`SELECT COUNT(*) AS n FROM search.events_fts`).get()).toEqual({
+      n: 5,
+    })
   })
 })

@@ -1,0 +1,119 @@
+// @ts-check
+/**
+ * The full-text index's own file (search.db beside switchboard.db), and the one step that brings it up to date.
+ *
+ * Plain JavaScript on purpose: the search worker thread loads this module itself, and a worker cannot go through
+ * the TypeScript loaders the engine runs under (tsx, vitest, the electron-vite bundle). The engine imports the same
+ * functions, so the SQL lives in one place.
+ *
+ * A connection that uses the index opens switchboard.db as `main` and attaches the index as `search`. Only the
+ * worker (or `indexAll` in set-up, when no worker runs) writes `search`; nothing here writes `main`, and the
+ * transactions are deferred, so the intake connection never waits for the indexer's lock. The index is derived
+ * data: search.db is written with synchronous=NORMAL and, if it is lost or from another version, rebuilt.
+ */
+
+/** Bump when the index's schema or what it indexes changes: an index of another version is rebuilt from zero. */
+export const SEARCH_FILE_VERSION = 1
+
+/**
+ * Contentless (content=''): the index holds the terms only, not a copy of the text, so it stays small;
+ * contentless_delete=1 lets a plain DELETE by rowid remove a row. The rowid is events.seq. Binary bodies (a NUL
+ * byte) are not indexed, and only the first 64 Ki characters of a body are: a search finds an event by what its
+ * start says. `progress` holds how far the index has come, committed with the rows it covers.
+ */
+const SCHEMA = `
+  CREATE VIRTUAL TABLE IF NOT EXISTS search.events_fts USING fts5(
+    body, headers,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+  );
+  CREATE TABLE IF NOT EXISTS search.progress (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_seq  INTEGER NOT NULL,
+    forgotten_id INTEGER NOT NULL
+  );
+  INSERT OR IGNORE INTO search.progress (id, indexed_seq, forgotten_id) VALUES (1, 0, 0);
+`
+
+const BODY_TEXT = `CASE WHEN instr(body, x'00') = 0 THEN substr(CAST(body AS TEXT), 1, 65536) END`
+
+/**
+ * Attach the index file to a connection on switchboard.db as `search`, creating it (or rebuilding one of
+ * another version) first.
+ * @param {import('better-sqlite3').Database} db
+ * @param {string} indexFile
+ */
+export function attachSearchFile(db, indexFile) {
+  db.prepare(`ATTACH DATABASE ? AS search`).run(indexFile)
+  db.pragma('search.journal_mode = WAL')
+  db.pragma('search.synchronous = NORMAL')
+  const version = /** @type {number} */ (db.pragma('search.user_version', { simple: true }))
+  if (version !== SEARCH_FILE_VERSION) {
+    db.exec(`DROP TABLE IF EXISTS search.events_fts; DROP TABLE IF EXISTS search.progress;`)
+    db.pragma(`search.user_version = ${SEARCH_FILE_VERSION}`)
+  }
+  db.exec(SCHEMA)
+}
+
+/**
+ * The statements of one indexing step, prepared once per connection.
+ * @param {import('better-sqlite3').Database} db a connection with the index attached
+ */
+export function prepareIndexStep(db) {
+  const stmt = {
+    progress: db.prepare(
+      `SELECT indexed_seq AS indexedSeq, forgotten_id AS forgottenId FROM search.progress`,
+    ),
+    forgets: db.prepare(`SELECT id, seq FROM main.search_forget WHERE id > ? ORDER BY id LIMIT ?`),
+    forget: db.prepare(`DELETE FROM search.events_fts WHERE rowid = ?`),
+    last: db.prepare(`SELECT MAX(seq) FROM main.events`).pluck(),
+    newest: db
+      .prepare(`SELECT MAX(seq) FROM (SELECT seq FROM main.events WHERE seq > ? ORDER BY seq LIMIT ?)`)
+      .pluck(),
+    index: db.prepare(
+      `INSERT INTO search.events_fts (rowid, body, headers)
+       SELECT seq, ${BODY_TEXT}, headers FROM main.events WHERE seq > ? AND seq <= ?`,
+    ),
+    save: db.prepare(`UPDATE search.progress SET indexed_seq = ?, forgotten_id = ?`),
+  }
+
+  /**
+   * One transaction: first the rows of deleted events are removed (retention logs each deleted seq in
+   * search_forget), then up to `limit` new events are indexed. Seqs can be reused (events.seq is a plain rowid
+   * and the newest rows can be deleted), so a forgotten seq that holds an event again is indexed again, and when
+   * the newest indexed events are gone the pointer steps back to the newest that remains. New events are indexed
+   * only once every logged deletion is applied, so no row is ever inserted twice.
+   * @param {number} limit
+   * @returns {{ indexed: number, forgotten: number, indexedSeq: number, forgottenId: number }}
+   */
+  const step = (limit) =>
+    db
+      .transaction(() => {
+        let { indexedSeq, forgottenId } = /** @type {{ indexedSeq: number, forgottenId: number }} */ (
+          stmt.progress.get()
+        )
+        const forgets = /** @type {Array<{ id: number, seq: number }>} */ (
+          stmt.forgets.all(forgottenId, limit)
+        )
+        for (const { id, seq } of forgets) {
+          stmt.forget.run(seq)
+          if (seq <= indexedSeq) stmt.index.run(seq - 1, seq)
+          forgottenId = id
+        }
+        let indexed = 0
+        if (forgets.length < limit) {
+          const last = /** @type {number | null} */ (stmt.last.get()) ?? 0
+          if (last < indexedSeq) indexedSeq = last
+          const to = /** @type {number | null} */ (stmt.newest.get(indexedSeq, limit))
+          if (to !== null) {
+            indexed = stmt.index.run(indexedSeq, to).changes
+            indexedSeq = to
+          }
+        }
+        if (forgets.length > 0 || indexed > 0) stmt.save.run(indexedSeq, forgottenId)
+        return { indexed, forgotten: forgets.length, indexedSeq, forgottenId }
+      })
+      .deferred()
+
+  return step
+}
