@@ -33,6 +33,7 @@ interface Failed {
 
 const SWEEP_MS = 10_000
 const BUSY_TIMEOUT_MS = 5000
+const STOP_GRACE_MS = 2000
 
 /** The worker module, beside this one in the sources and copied beside the bundle (electron.vite.config.ts). */
 const WORKER_FILE = fileURLToPath(new URL('./search-worker.mjs', import.meta.url))
@@ -58,6 +59,8 @@ export class SearchIndex {
   private readonly waiting: Array<{ target: number; resolve: () => void }> = []
   private readonly stmt
   private step: ((limit: number) => { indexed: number; forgotten: number }) | null = null
+  /** The worker was started (until then, and in set-up, a search indexes on this thread). */
+  private started = false
   private stopped = false
   private notifyQueued = false
   /** Nudges the worker now and then, so deletions (retention) reach the index without waiting for a webhook. */
@@ -92,6 +95,7 @@ export class SearchIndex {
   /** Start the worker; it indexes whatever is pending at once. */
   start(): void {
     if (this.worker || this.stopped) return
+    this.started = true
     const worker = new Worker(WORKER_FILE, {
       workerData: {
         storeFile: this.options.storeFile,
@@ -131,11 +135,12 @@ export class SearchIndex {
   catchUp(): Promise<void> {
     const target = (this.stmt.last.get() as number | null) ?? 0
     if (this.indexedSeq >= target) return Promise.resolve()
-    if (!this.worker) {
+    if (!this.started) {
       this.indexAll()
       return Promise.resolve()
     }
-    this.worker.postMessage({ type: 'work', now: true })
+    // A worker that is restarting after a crash indexes at once when it is back.
+    this.worker?.postMessage({ type: 'work', now: true })
     return new Promise((resolve) => this.waiting.push({ target, resolve }))
   }
 
@@ -158,13 +163,22 @@ export class SearchIndex {
     return this.indexedSeq
   }
 
-  /** Stop the worker (a step in progress is rolled back and redone next time) and close the reader. */
+  /**
+   * Stop the worker (it finishes the step in progress and closes its connection; one that does not within
+   * STOP_GRACE_MS is terminated, and its step rolls back) and close the reader.
+   */
   async stop(): Promise<void> {
     this.stopped = true
     if (this.sweep) clearInterval(this.sweep)
     const worker = this.worker
     this.worker = null
-    if (worker) await worker.terminate()
+    if (worker) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve))
+      worker.postMessage({ type: 'stop' })
+      const grace = setTimeout(() => void worker.terminate(), STOP_GRACE_MS)
+      await exited
+      clearTimeout(grace)
+    }
     for (const w of this.waiting.splice(0)) w.resolve()
     this.reader.close()
   }

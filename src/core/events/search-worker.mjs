@@ -5,8 +5,9 @@
  * index) never runs on the thread that answers webhooks.
  *
  * Messages in: `{ type: 'work', now?: boolean }` when events were committed or deleted (`now`: a search is
- * waiting). Messages out: `{ type: 'progress', indexedSeq, forgottenId, idle }` after each step, `idle` once
- * nothing is left; `{ type: 'failed', message }` when a step failed (the engine retries on its next nudge).
+ * waiting); `{ type: 'stop' }` to finish the step in progress, close the connection and exit. Messages out:
+ * `{ type: 'progress', indexedSeq, forgottenId, idle }` after each step, `idle` once nothing is left;
+ * `{ type: 'failed', message }` when a step failed (the engine retries on its next nudge).
  */
 import { createRequire } from 'node:module'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -31,6 +32,12 @@ const step = prepareIndexStep(db)
 /** @type {NodeJS.Timeout | null} */
 let settle = null
 let running = false
+let stopping = false
+
+function exit() {
+  db.close()
+  port.close()
+}
 
 /** Index until nothing is left, a step at a time, giving the thread's event loop a turn between steps. */
 async function run() {
@@ -38,7 +45,7 @@ async function run() {
   if (running) return
   running = true
   try {
-    for (;;) {
+    while (!stopping) {
       const result = step(options.batch)
       const idle = result.indexed < options.batch && result.forgotten < options.batch
       port.postMessage({
@@ -54,11 +61,18 @@ async function run() {
     port.postMessage({ type: 'failed', message: String(error) })
   } finally {
     running = false
+    if (stopping) exit()
   }
 }
 
 port.on('message', (/** @type {{ type: string, now?: boolean }} */ message) => {
-  if (message.type !== 'work') return
+  if (message.type === 'stop') {
+    stopping = true
+    if (settle) clearTimeout(settle)
+    if (!running) exit()
+    return
+  }
+  if (message.type !== 'work' || stopping) return
   // Events arrive in bursts: waiting a moment indexes them in one transaction (fewer, larger segments to merge)
   // instead of one each. A search does not wait.
   if (message.now) {

@@ -104,6 +104,47 @@ describe('search index, in its own file and off the intake thread', () => {
   })
 })
 
+describe('search index, stopping in the middle of a backlog', () => {
+  it('stops the worker between steps and goes on from where it got on the next start', async () => {
+    const dir = tempDir('switchboard-search-stop-')
+    const config = {
+      dataDir: dir.path,
+      receiver: { port: 0, host: '127.0.0.1' },
+      tunnel: { mode: 'off' as const },
+    }
+    try {
+      const first = createEngine(config)
+      await first.start()
+      const store = new EventStore(first.db)
+      first.db.transaction(() => {
+        for (let i = 0; i < 30_000; i++) {
+          store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i},"w":"galangal"}`) }))
+        }
+      })()
+      // A search sets the worker going on the backlog; the engine stops before it is done (and the search, left
+      // waiting, fails with the store closed).
+      const search = first.call('events.list', { q: 'galangal' }).catch((error: Error) => error)
+      await waitUntil(() => first.searchIndexedUpTo() > 0)
+      await first.stop()
+      expect(first.searchIndexedUpTo()).toBeLessThan(30_000)
+      expect(await search).toBeInstanceOf(Error)
+
+      const second = createEngine(config)
+      await second.start()
+      try {
+        const page = await second.call('events.list', { q: 'galangal', limit: 5 })
+        expect(page.items).toHaveLength(5)
+        expect(second.searchIndexedUpTo()).toBe(30_000)
+        expect(indexedRows(join(dir.path, 'search.db'))).toBe(30_000)
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      dir.remove()
+    }
+  })
+})
+
 describe('search index step (no worker)', () => {
   let dir: ReturnType<typeof tempDir>
   let db: Db
