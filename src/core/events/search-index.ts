@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -77,7 +78,7 @@ export class SearchIndex {
     this.reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     // Its only write is pruning the deletion log, which a crash may redo.
     this.reader.pragma('main.synchronous = NORMAL')
-    attachSearchFile(this.reader, options.indexFile)
+    this.attach()
     this.stmt = {
       progress: this.reader.prepare(
         `SELECT indexed_seq AS indexedSeq, forgotten_id AS forgottenId FROM search.progress`,
@@ -90,6 +91,24 @@ export class SearchIndex {
       forgottenId: number
     })
     this.prunedId = this.forgottenId
+  }
+
+  /** Attach the index; one that cannot be read (a damaged file) is derived data: deleted and built again. */
+  private attach(): void {
+    const { indexFile, log } = this.options
+    try {
+      attachSearchFile(this.reader, indexFile)
+    } catch (error) {
+      log?.('warn', 'the search index could not be read; rebuilding it', { error: String(error) })
+      try {
+        this.reader.exec('DETACH DATABASE search')
+      } catch {
+        // not attached
+      }
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${indexFile}${suffix}`, { force: true })
+      restrictToOwner(indexFile)
+      attachSearchFile(this.reader, indexFile)
+    }
   }
 
   /** Start the worker; it indexes whatever is pending at once. */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { existsSync, rmSync, statSync } from 'node:fs'
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestEngine, type TestEngine } from '../../support/engine'
@@ -100,6 +100,36 @@ describe('search index, in its own file and off the intake thread', () => {
     } finally {
       await again.stop()
       t.engine = again
+    }
+  })
+})
+
+describe('search index, damaged', () => {
+  it('rebuilds an index file it cannot read instead of refusing to start', async () => {
+    const dir = tempDir('switchboard-search-damaged-')
+    const config = {
+      dataDir: dir.path,
+      receiver: { port: 0, host: '127.0.0.1' },
+      tunnel: { mode: 'off' as const },
+    }
+    try {
+      const first = createEngine(config)
+      await first.start()
+      await first.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
+      await http(`${first.receiverUrl()}/hooks/shop`, { body: '{"w":"turmeric"}' })
+      await first.stop()
+      writeFileSync(join(dir.path, 'search.db'), 'not a database, '.repeat(512))
+
+      const second = createEngine(config)
+      await second.start()
+      try {
+        expect((await second.call('events.list', { q: 'turmeric' })).items).toHaveLength(1)
+        expect(statSync(join(dir.path, 'search.db')).mode & 0o077).toBe(0)
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      dir.remove()
     }
   })
 })
