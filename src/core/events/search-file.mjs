@@ -13,13 +13,14 @@
  */
 
 /** Bump when the index's schema or what it indexes changes: an index of another version is rebuilt from zero. */
-export const SEARCH_FILE_VERSION = 1
+export const SEARCH_FILE_VERSION = 2
 
 /**
  * Contentless (content=''): the index holds the terms only, not a copy of the text, so it stays small;
  * contentless_delete=1 lets a plain DELETE by rowid remove a row. The rowid is events.seq. Binary bodies (a NUL
  * byte) are not indexed, and only the first 64 Ki characters of a body are: a search finds an event by what its
- * start says. `progress` holds how far the index has come, committed with the rows it covers.
+ * start says. `progress` holds how far the index has come, committed with the rows it covers, and the id of the
+ * event at that seq: the index belongs to the store only while that event is still there.
  */
 const SCHEMA = `
   CREATE VIRTUAL TABLE IF NOT EXISTS search.events_fts USING fts5(
@@ -30,6 +31,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS search.progress (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     indexed_seq  INTEGER NOT NULL,
+    indexed_id   TEXT,
     forgotten_id INTEGER NOT NULL
   );
   INSERT OR IGNORE INTO search.progress (id, indexed_seq, forgotten_id) VALUES (1, 0, 0);
@@ -38,8 +40,9 @@ const SCHEMA = `
 const BODY_TEXT = `CASE WHEN instr(body, x'00') = 0 THEN substr(CAST(body AS TEXT), 1, 65536) END`
 
 /**
- * Attach the index file to a connection on switchboard.db as `search`, creating it (or rebuilding one of
- * another version) first.
+ * Attach the index file to a connection on switchboard.db as `search`, creating it first. An index of another
+ * version, or one that does not belong to this store (switchboard.db was replaced, say by an older copy, and the
+ * event the index reached is gone or another), is emptied and built again from the events.
  * @param {import('better-sqlite3').Database} db
  * @param {string} indexFile
  */
@@ -48,11 +51,27 @@ export function attachSearchFile(db, indexFile) {
   db.pragma('search.journal_mode = WAL')
   db.pragma('search.synchronous = NORMAL')
   const version = /** @type {number} */ (db.pragma('search.user_version', { simple: true }))
-  if (version !== SEARCH_FILE_VERSION) {
+  if (version !== SEARCH_FILE_VERSION || !belongsToStore(db)) {
     db.exec(`DROP TABLE IF EXISTS search.events_fts; DROP TABLE IF EXISTS search.progress;`)
     db.pragma(`search.user_version = ${SEARCH_FILE_VERSION}`)
   }
   db.exec(SCHEMA)
+}
+
+/**
+ * Whether the event the index reached is still the one at that seq (an index that reached nothing belongs to any
+ * store). Retention deleting exactly that event also reads as "not", which costs a rebuild, never a wrong match.
+ * @param {import('better-sqlite3').Database} db
+ */
+function belongsToStore(db) {
+  const progress = /** @type {{ indexed_seq: number, indexed_id: string | null } | undefined} */ (
+    db.prepare(`SELECT indexed_seq, indexed_id FROM search.progress`).get()
+  )
+  if (!progress || progress.indexed_seq === 0) return true
+  return (
+    db.prepare(`SELECT id FROM main.events WHERE seq = ?`).pluck().get(progress.indexed_seq) ===
+    progress.indexed_id
+  )
 }
 
 /**
@@ -70,11 +89,15 @@ export function prepareIndexStep(db) {
     newest: db
       .prepare(`SELECT MAX(seq) FROM (SELECT seq FROM main.events WHERE seq > ? ORDER BY seq LIMIT ?)`)
       .pluck(),
+    // OR REPLACE: a row left behind for a seq (whatever the cause) is replaced, so a step never fails on it.
     index: db.prepare(
-      `INSERT INTO search.events_fts (rowid, body, headers)
+      `INSERT OR REPLACE INTO search.events_fts (rowid, body, headers)
        SELECT seq, ${BODY_TEXT}, headers FROM main.events WHERE seq > ? AND seq <= ?`,
     ),
-    save: db.prepare(`UPDATE search.progress SET indexed_seq = ?, forgotten_id = ?`),
+    save: db.prepare(
+      `UPDATE search.progress SET indexed_seq = @seq, forgotten_id = @forgotten,
+         indexed_id = (SELECT id FROM main.events WHERE seq = @seq)`,
+    ),
   }
 
   /**
@@ -82,7 +105,7 @@ export function prepareIndexStep(db) {
    * search_forget), then up to `limit` new events are indexed. Seqs can be reused (events.seq is a plain rowid
    * and the newest rows can be deleted), so a forgotten seq that holds an event again is indexed again, and when
    * the newest indexed events are gone the pointer steps back to the newest that remains. New events are indexed
-   * only once every logged deletion is applied, so no row is ever inserted twice.
+   * only once every logged deletion is applied.
    * @param {number} limit
    * @returns {{ indexed: number, forgotten: number, indexedSeq: number, forgottenId: number }}
    */
@@ -92,6 +115,7 @@ export function prepareIndexStep(db) {
         let { indexedSeq, forgottenId } = /** @type {{ indexedSeq: number, forgottenId: number }} */ (
           stmt.progress.get()
         )
+        const from = indexedSeq
         const forgets = /** @type {Array<{ id: number, seq: number }>} */ (
           stmt.forgets.all(forgottenId, limit)
         )
@@ -110,7 +134,8 @@ export function prepareIndexStep(db) {
             indexedSeq = to
           }
         }
-        if (forgets.length > 0 || indexed > 0) stmt.save.run(indexedSeq, forgottenId)
+        if (forgets.length > 0 || indexedSeq !== from)
+          stmt.save.run({ seq: indexedSeq, forgotten: forgottenId })
         return { indexed, forgotten: forgets.length, indexedSeq, forgottenId }
       })
       .deferred()

@@ -255,6 +255,33 @@ describe('search index step (no worker)', () => {
     expect(rows()).toBe(2)
   })
 
+  it('rebuilds an index that does not belong to the store (switchboard.db replaced by another copy)', async () => {
+    add('{"w":"anise"}')
+    add('{"w":"basil"}')
+    const third = add('{"w":"cumin"}')
+    index.indexAll()
+    await index.stop()
+    // Another history for the same seqs, which the index never heard of: the deletion log is bypassed, as it
+    // is when the file is swapped for a copy.
+    db.exec('DROP TRIGGER events_search_forget')
+    db.prepare(`DELETE FROM events WHERE seq >= 2`).run()
+    const dill = add('{"w":"dill"}')
+    const elder = add('{"w":"elder"}')
+    expect(elder.id).not.toBe(third.id)
+
+    index = new SearchIndex({
+      storeFile: join(dir.path, 'switchboard.db'),
+      indexFile: join(dir.path, 'search.db'),
+      batch: 50,
+    })
+    store.useSearchIndex(index.reader)
+    expect(index.indexedUpTo()).toBe(0)
+    index.indexAll()
+    expect(search('basil')).toEqual([])
+    expect(search('dill')).toEqual([dill.id])
+    expect(rows()).toBe(3)
+  })
+
   it('a crash mid-step loses nothing: the pointer commits with the rows', () => {
     for (let i = 0; i < 10; i++) add(`{"w":"vanilla ${i}"}`)
     // A step that fails inside its transaction (the index file read-only) leaves the pointer where it was.
