@@ -75,17 +75,31 @@ function belongsToStore(db) {
 }
 
 /**
+ * How far the index has come, and the newest event in the store: what the indexer and the searches both read.
+ * @param {import('better-sqlite3').Database} db a connection with the index attached
+ */
+export function prepareProgressReads(db) {
+  const progress = db.prepare(
+    `SELECT indexed_seq AS indexedSeq, forgotten_id AS forgottenId FROM search.progress`,
+  )
+  const last = db.prepare(`SELECT MAX(seq) FROM main.events`).pluck()
+  return {
+    /** @returns {{ indexedSeq: number, forgottenId: number }} */
+    progress: () => /** @type {{ indexedSeq: number, forgottenId: number }} */ (progress.get()),
+    /** The newest event's seq, 0 for none. */
+    last: () => /** @type {number | null} */ (last.get()) ?? 0,
+  }
+}
+
+/**
  * The statements of one indexing step, prepared once per connection.
  * @param {import('better-sqlite3').Database} db a connection with the index attached
  */
 export function prepareIndexStep(db) {
+  const reads = prepareProgressReads(db)
   const stmt = {
-    progress: db.prepare(
-      `SELECT indexed_seq AS indexedSeq, forgotten_id AS forgottenId FROM search.progress`,
-    ),
     forgets: db.prepare(`SELECT id, seq FROM main.search_forget WHERE id > ? ORDER BY id LIMIT ?`),
     forget: db.prepare(`DELETE FROM search.events_fts WHERE rowid = ?`),
-    last: db.prepare(`SELECT MAX(seq) FROM main.events`).pluck(),
     newest: db
       .prepare(`SELECT MAX(seq) FROM (SELECT seq FROM main.events WHERE seq > ? ORDER BY seq LIMIT ?)`)
       .pluck(),
@@ -107,14 +121,12 @@ export function prepareIndexStep(db) {
    * the newest indexed events are gone the pointer steps back to the newest that remains. New events are indexed
    * only once every logged deletion is applied.
    * @param {number} limit
-   * @returns {{ indexed: number, forgotten: number, indexedSeq: number, forgottenId: number }}
+   * @returns {{ indexed: number, forgotten: number, indexedSeq: number, forgottenId: number, idle: boolean }}
    */
   const step = (limit) =>
     db
       .transaction(() => {
-        let { indexedSeq, forgottenId } = /** @type {{ indexedSeq: number, forgottenId: number }} */ (
-          stmt.progress.get()
-        )
+        let { indexedSeq, forgottenId } = reads.progress()
         const from = indexedSeq
         const forgets = /** @type {Array<{ id: number, seq: number }>} */ (
           stmt.forgets.all(forgottenId, limit)
@@ -126,7 +138,7 @@ export function prepareIndexStep(db) {
         }
         let indexed = 0
         if (forgets.length < limit) {
-          const last = /** @type {number | null} */ (stmt.last.get()) ?? 0
+          const last = reads.last()
           if (last < indexedSeq) indexedSeq = last
           const to = /** @type {number | null} */ (stmt.newest.get(indexedSeq, limit))
           if (to !== null) {
@@ -136,7 +148,9 @@ export function prepareIndexStep(db) {
         }
         if (forgets.length > 0 || indexedSeq !== from)
           stmt.save.run({ seq: indexedSeq, forgotten: forgottenId })
-        return { indexed, forgotten: forgets.length, indexedSeq, forgottenId }
+        // Nothing left: neither batch was full.
+        const idle = indexed < limit && forgets.length < limit
+        return { indexed, forgotten: forgets.length, indexedSeq, forgottenId, idle }
       })
       .deferred()
 

@@ -1,11 +1,11 @@
-import Database from 'better-sqlite3'
+import Database, { type Statement } from 'better-sqlite3'
 import { rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Db } from '../store/database'
 import { restrictToOwner } from '../store/database'
-import { attachSearchFile, prepareIndexStep } from './search-file.mjs'
+import { attachSearchFile, prepareIndexStep, prepareProgressReads } from './search-file.mjs'
 
 export interface SearchIndexOptions {
   /** switchboard.db, already migrated. */
@@ -58,8 +58,9 @@ export class SearchIndex {
   private forgottenId: number
   private prunedId: number
   private readonly waiting: Array<{ target: number; resolve: () => void }> = []
-  private readonly stmt
-  private step: ((limit: number) => { indexed: number; forgotten: number }) | null = null
+  private readonly reads: ReturnType<typeof prepareProgressReads>
+  private readonly prune: Statement<[number]>
+  private step: ReturnType<typeof prepareIndexStep> | null = null
   /** The worker was started (until then, and in set-up, a search indexes on this thread). */
   private started = false
   private stopped = false
@@ -79,17 +80,9 @@ export class SearchIndex {
     // Its only write is pruning the deletion log, which a crash may redo.
     this.reader.pragma('main.synchronous = NORMAL')
     this.attach()
-    this.stmt = {
-      progress: this.reader.prepare(
-        `SELECT indexed_seq AS indexedSeq, forgotten_id AS forgottenId FROM search.progress`,
-      ),
-      last: this.reader.prepare(`SELECT MAX(seq) FROM main.events`).pluck(),
-      prune: this.reader.prepare(`DELETE FROM main.search_forget WHERE id <= ?`),
-    }
-    ;({ indexedSeq: this.indexedSeq, forgottenId: this.forgottenId } = this.stmt.progress.get() as {
-      indexedSeq: number
-      forgottenId: number
-    })
+    this.reads = prepareProgressReads(this.reader)
+    this.prune = this.reader.prepare(`DELETE FROM main.search_forget WHERE id <= ?`)
+    ;({ indexedSeq: this.indexedSeq, forgottenId: this.forgottenId } = this.reads.progress())
     this.prunedId = this.forgottenId
   }
 
@@ -152,7 +145,7 @@ export class SearchIndex {
 
   /** Resolves once every event committed before the call is in the index. */
   catchUp(): Promise<void> {
-    const target = (this.stmt.last.get() as number | null) ?? 0
+    const target = this.reads.last()
     if (this.indexedSeq >= target) return Promise.resolve()
     if (!this.started) {
       this.indexAll()
@@ -168,10 +161,10 @@ export class SearchIndex {
     if (this.worker) throw new Error('the search worker is running')
     this.step ??= prepareIndexStep(this.reader)
     let total = 0
-    for (;;) {
+    for (let idle = false; !idle;) {
       const result = this.step(this.batch)
       total += result.indexed
-      if (result.indexed < this.batch && result.forgotten < this.batch) break
+      idle = result.idle
     }
     this.refresh()
     return total
@@ -203,8 +196,7 @@ export class SearchIndex {
   }
 
   private refresh(): void {
-    const progress = this.stmt.progress.get() as { indexedSeq: number; forgottenId: number }
-    this.received({ type: 'progress', ...progress, idle: true })
+    this.received({ type: 'progress', ...this.reads.progress(), idle: true })
   }
 
   private received(message: Progress | Failed): void {
@@ -229,7 +221,7 @@ export class SearchIndex {
 
   /** Whether nothing up to `target` is left to index (the newest events may have been deleted meanwhile). */
   private caughtUpTo(target: number): boolean {
-    return this.indexedSeq >= Math.min(target, (this.stmt.last.get() as number | null) ?? 0)
+    return this.indexedSeq >= Math.min(target, this.reads.last())
   }
 
   /**
@@ -241,7 +233,7 @@ export class SearchIndex {
     if (this.forgottenId <= this.prunedId) return
     this.reader.pragma('busy_timeout = 0')
     try {
-      this.stmt.prune.run(this.forgottenId)
+      this.prune.run(this.forgottenId)
       this.prunedId = this.forgottenId
     } catch (error) {
       if ((error as { code?: string }).code !== 'SQLITE_BUSY') {

@@ -47,7 +47,7 @@ async function run() {
   try {
     while (!stopping) {
       const result = step(options.batch)
-      const idle = result.indexed < options.batch && result.forgotten < options.batch
+      const { idle } = result
       port.postMessage({
         type: 'progress',
         indexedSeq: result.indexedSeq,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
-import { createEngine } from '../../../src/core/engine'
+import { createEngine, type EngineConfig } from '../../../src/core/engine'
 import { SearchIndex } from '../../../src/core/events/search-index'
 import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
 import { openDatabase, type Db } from '../../../src/core/store/database'
@@ -19,6 +19,11 @@ function indexedRows(indexFile: string): number {
   } finally {
     db.close()
   }
+}
+
+/** An engine on `dataDir` with the receiver on a free loopback port and no tunnel (for a restart on the same folder). */
+function engineConfig(dataDir: string): EngineConfig {
+  return { dataDir, receiver: { port: 0, host: '127.0.0.1' }, tunnel: { mode: 'off' } }
 }
 
 async function waitUntil(done: () => boolean): Promise<void> {
@@ -89,11 +94,7 @@ describe('search index, in its own file and off the intake thread', () => {
     await t.engine.call('events.list', { q: 'cardamom' })
     await t.engine.stop()
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${indexFile()}${suffix}`, { force: true })
-    const again = createEngine({
-      dataDir: t.dataDir,
-      receiver: { port: 0, host: '127.0.0.1' },
-      tunnel: { mode: 'off' },
-    })
+    const again = createEngine(engineConfig(t.dataDir))
     await again.start()
     try {
       expect((await again.call('events.list', { q: 'cardamom' })).items).toHaveLength(1)
@@ -107,11 +108,7 @@ describe('search index, in its own file and off the intake thread', () => {
 describe('search index, damaged', () => {
   it('rebuilds an index file it cannot read instead of refusing to start', async () => {
     const dir = tempDir('switchboard-search-damaged-')
-    const config = {
-      dataDir: dir.path,
-      receiver: { port: 0, host: '127.0.0.1' },
-      tunnel: { mode: 'off' as const },
-    }
+    const config = engineConfig(dir.path)
     try {
       const first = createEngine(config)
       await first.start()
@@ -137,11 +134,7 @@ describe('search index, damaged', () => {
 describe('search index, stopping in the middle of a backlog', () => {
   it('stops the worker between steps and goes on from where it got on the next start', async () => {
     const dir = tempDir('switchboard-search-stop-')
-    const config = {
-      dataDir: dir.path,
-      receiver: { port: 0, host: '127.0.0.1' },
-      tunnel: { mode: 'off' as const },
-    }
+    const config = engineConfig(dir.path)
     try {
       const first = createEngine(config)
       await first.start()
