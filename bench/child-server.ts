@@ -14,14 +14,16 @@ export interface ChildServer {
   cpuMs(): number
 }
 
-/** Start `node [nodeArgs] --import tsx <script> ...args` and wait for its READY line. */
+/** Start `node [nodeArgs] --import tsx <script> ...args` (with `env` added) and wait for its READY line. */
 export function startChildServer(
   script: string,
   args: string[],
   nodeArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<ChildServer> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''

@@ -11,10 +11,16 @@
  *   duplicate, from an in-memory set). What a minimal receiver that may not skip them costs.
  * - switchboard: createEngine on the data folder with one source (standard-webhooks when the preset exists,
  *   verified with the secret the bench signs with; else none).
+ *
+ * With BENCH_PROFILE_DIR set, the main thread is CPU-profiled through the inspector and the profile written there
+ * on SIGTERM. (node --cpu-prof profiles every thread and waits for each at exit: with tsx's loader thread and
+ * the search index's worker, the child took minutes to exit.)
  */
 import Database from 'better-sqlite3'
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createEngine } from '../src/core/engine'
@@ -145,7 +151,22 @@ async function switchboard(): Promise<{ url: string; provider: string; stop: () 
   return { url: receiverUrl, provider, stop: () => engine.stop() }
 }
 
+/** Start the sampling profiler on this thread; the returned function stops it and writes the profile. */
+async function startProfile(dir: string): Promise<() => Promise<void>> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return async () => {
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(join(dir, `switchboard-${Date.now()}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
 async function main(): Promise<void> {
+  const profileDir = process.env.BENCH_PROFILE_DIR
+  const stopProfile = profileDir ? await startProfile(profileDir) : async () => {}
   const started =
     mode === 'bare'
       ? { ...(await bare()), provider: '-' }
@@ -158,11 +179,13 @@ async function main(): Promise<void> {
     throw new Error(`unknown mode ${mode}; use bare, reference, reference-verified or switchboard`)
   console.log(`READY ${started.url} ${mode === 'switchboard' ? '/hooks/bench' : '/'} ${started.provider}`)
   process.on('SIGTERM', () => {
-    // A clean exit lets --cpu-prof write its profile.
-    started.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
+    started
+      .stop()
+      .then(stopProfile)
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
   })
 }
 

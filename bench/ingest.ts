@@ -20,7 +20,7 @@ export interface IngestOptions {
   rounds: number
   roundMs: number
   connections: number
-  /** Write a CPU profile of Switchboard's receiver (node --cpu-prof) into this folder. */
+  /** Write a CPU profile of Switchboard's receiver (its main thread) into this folder. */
   profileDir?: string
   /** How long the paced (open-loop) run at PACED_RATE lasts for (b) and for (c). */
   pacedMs: number
@@ -83,7 +83,8 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
     servers.c = await startChildServer(
       SERVER,
       ['switchboard', join(dir, 'switchboard'), secret],
-      options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [],
+      [],
+      options.profileDir ? { BENCH_PROFILE_DIR: options.profileDir } : {},
     )
     const provider = servers.c.ready[2]
     const build =

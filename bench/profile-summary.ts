@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -32,7 +32,7 @@ function label(node: ProfileNode): string {
 }
 
 /**
- * Summarize a V8 `.cpuprofile` (node --cpu-prof): self time per function, and total (inclusive) time for the
+ * Summarize a V8 `.cpuprofile` (from the inspector's Profiler.stop or node --cpu-prof): self time per function, and total (inclusive) time for the
  * project's own functions (src/), so a report can say which file:function costs what.
  */
 export function summarizeProfile(
@@ -79,15 +79,13 @@ export function summarizeProfile(
   }
 }
 
-/**
- * The main thread's profile of the newest process in a folder. Node names them CPU.<date>.<time>.<pid>.<thread>.<seq>;
- * under tsx a second file (thread 1) is the module loader's thread, which is not what we want.
- */
+/** The newest `.cpuprofile` in a folder (bench/ingest-server.ts writes one per profiled run). */
 export function newestProfile(dir: string): string | null {
   const files = readdirSync(dir)
-    .filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
-    .sort()
-  return files.length ? join(dir, files[files.length - 1]!) : null
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ file: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
+    .sort((x, y) => x.mtime - y.mtime)
+  return files.at(-1)?.file ?? null
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -117,7 +117,6 @@ async function main(): Promise<void> {
   )
   if (profileDir) {
     const file = newestProfile(profileDir)
-    // The main thread's profile is the first of the pair node writes (the second is tsx's loader thread).
     if (file) {
       const summary = summarizeProfile(file)
       notes.push(
