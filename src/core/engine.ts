@@ -57,6 +57,8 @@ export interface EngineConfig {
   workers?: number
   /** better-sqlite3 addon to load (the desktop app's Electron-ABI build). */
   nativeBinding?: string
+  /** How long a search waits for the full-text index to catch up before it answers without the rest (1500 ms). */
+  searchWaitMs?: number
   migrationsDir?: string
   version?: string
   log?: Log
@@ -208,6 +210,7 @@ export function createEngine(config: EngineConfig): Engine {
     storeFile: file,
     indexFile: join(config.dataDir, 'search.db'),
     nativeBinding: config.nativeBinding,
+    searchWaitMs: config.searchWaitMs,
     log,
   })
   events.useSearchIndex(searchIndex.reader)
@@ -259,8 +262,10 @@ export function createEngine(config: EngineConfig): Engine {
     },
     'events.list': async (input) => {
       // A search sees every event committed before it: the index catches up first, without stopping intake.
-      if (input.q) await searchIndex.catchUp()
-      return events.list(input)
+      // While it is being rebuilt, the search answers after a bounded wait and says what it could not see.
+      const searchPending = input.q ? await searchIndex.catchUp() : 0
+      const page = events.list(input)
+      return searchPending > 0 ? { ...page, searchPending } : page
     },
     'events.get': ({ id }) => ({ ...events.detail(id), runs: orchestrator.runsForEvent(id) }),
     'events.body': ({ id }) => {

@@ -28,6 +28,17 @@ export function exportRoute(engine: Engine): ExtraRoute {
     if (!parsed.success) throw badInput(parsed.error)
     store ??= new EventStore(engine.db)
 
+    const query = (before?: string) =>
+      engine.call('events.list', { ...parsed.data, ...(before ? { before } : {}), limit: PAGE })
+    let page = await query()
+    if (page.searchPending) {
+      // An export is read as complete: rather than leave out the matches the index has not reached, say so.
+      res.setHeader('retry-after', '10')
+      throw new ApiError(
+        'unavailable',
+        `the search index is being rebuilt (at most ${page.searchPending} events not indexed yet): an export now would miss their matches; try again shortly`,
+      )
+    }
     res.writeHead(200, {
       'content-type': 'application/x-ndjson; charset=utf-8',
       'content-disposition': 'attachment; filename="switchboard-events.ndjson"',
@@ -46,13 +57,7 @@ export function exportRoute(engine: Engine): ExtraRoute {
       else await new Promise((resolve) => setImmediate(resolve))
       return !closed
     }
-    let before: string | undefined
-    do {
-      const page = await engine.call('events.list', {
-        ...parsed.data,
-        ...(before ? { before } : {}),
-        limit: PAGE,
-      })
+    for (;;) {
       // Written in pieces of about CHUNK_BYTES, each after the client has taken the last: a page of large bodies
       // is never held whole (a page of 200 events of 1 MB held over a gigabyte while a client stalled, measured).
       let chunk = ''
@@ -82,8 +87,9 @@ export function exportRoute(engine: Engine): ExtraRoute {
       // Each page is read synchronously on the thread that answers webhooks, and a filtered export may walk many
       // short or empty pages (they never wait for a drain): give the event loop back between pages.
       if (!wrote) await new Promise((resolve) => setImmediate(resolve))
-      before = page.nextCursor ?? undefined
-    } while (before && !closed)
+      if (!page.nextCursor || closed) break
+      page = await query(page.nextCursor)
+    }
     res.end()
     return true
   }

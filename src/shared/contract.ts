@@ -13,6 +13,7 @@ import type {
   AlertWebhookDelivery,
   AlertWebhookSettings,
   EventDetail,
+  EventPage,
   EventSummary,
   Health,
   Metrics,
@@ -261,9 +262,10 @@ export const operations = {
   /**
    * Newest first. Follow `nextCursor` until it is null: a search with filters, or two or more filters, or a
    * type pattern, examines a bounded number of rows per call, so a page may hold fewer than `limit` events
-   * (even none) and still have a cursor.
+   * (even none) and still have a cursor. A search waits for the full-text index to cover every event committed
+   * before it; while the index is being rebuilt it answers after a short wait with `searchPending`.
    */
-  'events.list': op<Page<EventSummary>>()({
+  'events.list': op<EventPage>()({
     method: 'GET',
     path: '/api/events',
     input: eventFilterSchema.extend({ before: cursor.optional(), limit }).strict(),

@@ -326,3 +326,12 @@ export interface Page<T> {
   items: T[]
   nextCursor: string | null
 }
+
+/** A page of events. */
+export interface EventPage extends Page<EventSummary> {
+  /**
+   * Only on a search the full-text index could not catch up for in time (it is being rebuilt): at most this many
+   * events committed before the search are not indexed yet, and their matches are missing from the page.
+   */
+  searchPending?: number
+}

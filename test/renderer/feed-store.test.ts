@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { Change } from '../../src/shared/contract'
-import type { EventSummary, Page } from '../../src/shared/domain'
+import type { EventPage, EventSummary } from '../../src/shared/domain'
 import { createFeedStore, runStatusesOf } from '../../src/renderer/src/state/feed-store'
 import { createFrameBatcher } from '../../src/renderer/src/state/frame-batcher'
 import { makeEvent, makeRun, manualFrames } from './fixtures'
 
-function fakeClient(pages: Array<Page<EventSummary>> = [{ items: [], nextCursor: null }]) {
+function fakeClient(pages: EventPage[] = [{ items: [], nextCursor: null }]) {
   const calls: unknown[] = []
   const client = {
     'events.list': vi.fn(async (args: unknown) => {
@@ -80,6 +80,23 @@ describe('the feed store', () => {
     expect(feed.store.getState().ids).toEqual([match.id])
   })
 
+  it('keeps what a search could not see while the index is being built, until an answer sees everything', async () => {
+    const hit = makeEvent()
+    const { client } = fakeClient([
+      { items: [hit], nextCursor: '40', searchPending: 5000 },
+      { items: [], nextCursor: null, searchPending: 1200 },
+      { items: [hit], nextCursor: null },
+    ])
+    const feed = createFeedStore(client)
+    await feed.setFilter({ q: 'invoice' })
+    expect(feed.store.getState().searchPending).toBe(5000)
+    await feed.loadMore()
+    expect(feed.store.getState().searchPending).toBe(1200)
+    await feed.load()
+    expect(feed.store.getState().searchPending).toBe(0)
+    expect(feed.store.getState().ids).toEqual([hit.id])
+  })
+
   it('counts live events during a full-text search instead of guessing whether they match', async () => {
     const { client } = fakeClient()
     const feed = createFeedStore(client)
@@ -114,9 +131,9 @@ describe('the feed store', () => {
   })
 
   it('keeps events that arrive during a load on top of the loaded page, once', async () => {
-    let release!: (p: Page<EventSummary>) => void
+    let release!: (p: EventPage) => void
     const client = {
-      'events.list': vi.fn(() => new Promise<Page<EventSummary>>((r) => (release = r))),
+      'events.list': vi.fn(() => new Promise<EventPage>((r) => (release = r))),
       'runs.list': vi.fn(async () => ({ items: [], nextCursor: null })),
     }
     const feed = createFeedStore(client)

@@ -84,6 +84,29 @@ describe('the activity feed', () => {
     expect(befores).toEqual([undefined, '900', '400'])
   })
 
+  it('says when a search could not see events the index has not reached, and searches again on a click', async () => {
+    let pending = 3200
+    const view = renderWithApp(<ActivityView />, {
+      'events.list': (args: { q?: string }) => ({
+        items: [makeEvent({ summary: 'An indexed match' })],
+        nextCursor: null,
+        ...(args.q && pending ? { searchPending: pending } : {}),
+      }),
+    })
+    await screen.findByText('An indexed match')
+    expect(screen.queryByRole('button', { name: /not indexed yet/ })).toBeNull()
+    await act(async () => {
+      fireEvent.change(screen.getByLabelText('Search events'), { target: { value: 'invoice' } })
+      fireEvent.submit(screen.getByRole('search'))
+    })
+    const notice = await screen.findByRole('button', { name: /3,200 not indexed yet/ })
+    pending = 0
+    await act(async () => notice.click())
+    const lists = view.fake.calls.filter((c) => c.name === 'events.list')
+    expect(lists[lists.length - 1]!.args).toEqual({ q: 'invoice', limit: 200 })
+    expect(screen.queryByRole('button', { name: /not indexed yet/ })).toBeNull()
+  })
+
   it('moves the selection with j and k', async () => {
     const events = [makeEvent({ summary: 'first' }), makeEvent({ summary: 'second' })]
     const view = renderWithApp(<ActivityView />, {

@@ -185,3 +185,69 @@ describe('GET /api/events/export with large bodies', () => {
     expect(rows.map((r) => r.body)).toEqual([4, 3, 2, 1].map(big))
   })
 })
+
+describe('GET /api/events/export while the search index is far behind', () => {
+  it('answers 503 with Retry-After to a search it could not see whole, and the export once it can', async () => {
+    const own = tempDir()
+    const behind = await startHeadless({
+      engine: {
+        dataDir: join(own.path, 'data'),
+        receiver: { port: 0 },
+        tunnel: { mode: 'off' },
+        searchWaitMs: 1,
+      },
+      apiPort: 0,
+      rendererDir: null,
+    })
+    try {
+      const store = new EventStore(behind.engine.db)
+      // Written straight to the store, no webhook: the index learns of them only when a search asks.
+      behind.engine.db.transaction(() => {
+        for (let i = 0; i < 20_000; i++) {
+          const body = Buffer.from(`{"n":${i},"word":"${i === 0 ? 'quince' : 'pear'}"}`)
+          store.insert({
+            id: newId('evt'),
+            sourceId: 'orchard',
+            provider: 'none',
+            receivedAt: Date.now(),
+            method: 'POST',
+            path: '/hooks/orchard',
+            query: '',
+            headers: {},
+            contentType: 'application/json',
+            body,
+            bodySize: body.length,
+            bodyTruncated: false,
+            dedupId: `orchard-${i}`,
+            duplicateOf: null,
+            type: null,
+            status: 'accepted',
+            verification: 'unsigned',
+            reason: null,
+            hop: 0,
+            summary: '',
+            bodySha256: null,
+          })
+        }
+      })()
+      const headers = { authorization: `Bearer ${behind.token}` }
+      const early = await http(`${behind.apiUrl}/api/events/export?q=quince`, { headers })
+      expect(early.status).toBe(503)
+      expect(early.headers['retry-after']).toBe('10')
+      expect(early.json).toMatchObject({ error: { code: 'unavailable' } })
+      expect((early.json as { error: { message: string } }).error.message).toMatch(/not indexed yet/)
+
+      for (let i = 0; i < 500 && behind.engine.searchIndexedUpTo() < 20_000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      const late = await http(`${behind.apiUrl}/api/events/export?q=quince`, { headers })
+      expect(late.status).toBe(200)
+      expect(lines(late.text).map((r) => r.body)).toEqual(['{"n":0,"word":"quince"}'])
+      // Without a search nothing waits for the index.
+      expect(lines((await http(`${behind.apiUrl}/api/events/export`, { headers })).text)).toHaveLength(20_000)
+    } finally {
+      await behind.stop()
+      own.remove()
+    }
+  })
+})

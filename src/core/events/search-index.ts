@@ -17,6 +17,11 @@ export interface SearchIndexOptions {
   batch?: number
   /** How long the worker lets a burst gather before indexing it, when no search is waiting. */
   settleMs?: number
+  /**
+   * How long a search waits for the index to cover the events committed before it. Past it (the index is being
+   * rebuilt: after an upgrade, or a lost file) the search answers with what is indexed and says how much is not.
+   */
+  searchWaitMs?: number
   log?: (level: 'info' | 'warn' | 'error', message: string, data?: object) => void
 }
 
@@ -35,6 +40,8 @@ interface Failed {
 const SWEEP_MS = 10_000
 const BUSY_TIMEOUT_MS = 5000
 const STOP_GRACE_MS = 2000
+/** A flood leaves the index a few hundred events behind, caught up in tens of milliseconds; a rebuild takes minutes. */
+const SEARCH_WAIT_MS = 1500
 
 /** The worker module, beside this one in the sources and copied beside the bundle (electron.vite.config.ts). */
 const WORKER_FILE = fileURLToPath(new URL('./search-worker.mjs', import.meta.url))
@@ -143,17 +150,33 @@ export class SearchIndex {
     })
   }
 
-  /** Resolves once every event committed before the call is in the index. */
-  catchUp(): Promise<void> {
+  /**
+   * Resolves once every event committed before the call is in the index, with 0; or, when that takes longer
+   * than `searchWaitMs`, with how many of those events at most are not in it yet (a search then misses their
+   * matches). At most: the count is of seqs, and deleted events leave gaps (counting rows would read them all).
+   */
+  async catchUp(): Promise<number> {
     const target = this.reads.last()
-    if (this.indexedSeq >= target) return Promise.resolve()
+    if (this.indexedSeq >= target) return 0
     if (!this.started) {
       this.indexAll()
-      return Promise.resolve()
+      return 0
     }
     // A worker that is restarting after a crash indexes at once when it is back.
     this.worker?.postMessage({ type: 'work', now: true })
-    return new Promise((resolve) => this.waiting.push({ target, resolve }))
+    const waiter = { target, resolve: () => {} }
+    const caughtUp = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.options.searchWaitMs ?? SEARCH_WAIT_MS)
+      waiter.resolve = () => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      this.waiting.push(waiter)
+    })
+    if (caughtUp) return 0
+    const at = this.waiting.indexOf(waiter)
+    if (at >= 0) this.waiting.splice(at, 1)
+    return Math.max(0, target - this.indexedSeq)
   }
 
   /** Bring the index up to date on this thread, in one go: set-up and tests, when no worker runs. */

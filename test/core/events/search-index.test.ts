@@ -89,6 +89,37 @@ describe('search index, in its own file and off the intake thread', () => {
     expect(t.engine.searchIndexedUpTo()).toBeGreaterThanOrEqual(20_000)
   })
 
+  it('answers a search after a bounded wait while the index is far behind, saying how much it could not see', async () => {
+    await t.engine.stop()
+    const db = openDatabase({ file: join(t.dataDir, 'switchboard.db') })
+    const store = new EventStore(db)
+    db.transaction(() => {
+      for (let i = 0; i < 20_000; i++) {
+        store.insert(sampleEvent('shop', Date.now(), { body: Buffer.from(`{"n":${i},"w":"saffron"}`) }))
+      }
+    })()
+    db.close()
+    // As after an upgrade: the index is rebuilt from nothing.
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${indexFile()}${suffix}`, { force: true })
+    const again = createEngine({ ...engineConfig(t.dataDir), searchWaitMs: 1 })
+    await again.start()
+    try {
+      const early = await again.call('events.list', { q: 'saffron', limit: 10 })
+      expect(early.searchPending).toBeGreaterThan(0)
+      expect(early.searchPending).toBeLessThanOrEqual(20_000)
+      // What it had indexed was searched (the worker may have gone further than it had reported).
+      expect(early.items.length).toBeGreaterThanOrEqual(Math.min(10, 20_000 - early.searchPending!))
+
+      await waitUntil(() => again.searchIndexedUpTo() >= 20_000)
+      const late = await again.call('events.list', { q: 'saffron', limit: 10 })
+      expect(late.searchPending).toBeUndefined()
+      expect(late.items).toHaveLength(10)
+    } finally {
+      await again.stop()
+      t.engine = again
+    }
+  })
+
   it('rebuilds the index from the events when search.db is lost', async () => {
     await http(`${t.url}/hooks/shop`, { body: '{"note":"cardamom"}' })
     await t.engine.call('events.list', { q: 'cardamom' })

@@ -11,6 +11,7 @@ export function FeedToolbar() {
   const paused = useStore(feed.store, (s) => s.paused)
   const held = useStore(feed.store, (s) => s.held.length)
   const unsearched = useStore(feed.store, (s) => s.unsearched)
+  const searchPending = useStore(feed.store, (s) => s.searchPending)
   const sources = useStore(catalog.store, (s) => s.sources)
   const [q, setQ] = useState(filter.q ?? '')
   const [type, setType] = useState(filter.type ?? '')
@@ -95,6 +96,16 @@ export function FeedToolbar() {
           title="New events arrived; run the search again to see which match"
         >
           {unsearched} new — refresh search
+        </button>
+      )}
+      {searchPending > 0 && (
+        <button
+          type="button"
+          className="new-marker"
+          onClick={() => void feed.load()}
+          title="The search index is being built; events it has not reached yet were not searched"
+        >
+          {searchPending.toLocaleString()} not indexed yet — search again
         </button>
       )}
       <button

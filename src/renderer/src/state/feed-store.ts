@@ -39,6 +39,8 @@ export interface FeedState {
   held: string[]
   /** Events that arrived while a full-text search is active (the server decides if they match). */
   unsearched: number
+  /** Events the search could not see because the full-text index is still being built (at most this many). */
+  searchPending: number
   selectedId: string | null
 }
 
@@ -90,6 +92,7 @@ export function createFeedStore(client: Pick<ApiClient, 'events.list' | 'runs.li
     paused: false,
     held: [],
     unsearched: 0,
+    searchPending: 0,
     selectedId: null,
   }))
   // Each load gets a number; answers to a superseded load (the filter changed meanwhile) are dropped.
@@ -109,7 +112,15 @@ export function createFeedStore(client: Pick<ApiClient, 'events.list' | 'runs.li
   async function load(): Promise<void> {
     const mine = ++generation
     const filter = store.getState().filter
-    store.setState({ phase: 'loading', error: null, ids: [], held: [], unsearched: 0, nextCursor: null })
+    store.setState({
+      phase: 'loading',
+      error: null,
+      ids: [],
+      held: [],
+      unsearched: 0,
+      searchPending: 0,
+      nextCursor: null,
+    })
     try {
       const page = await client['events.list']({ ...filter, limit: PAGE_SIZE })
       if (mine !== generation) return
@@ -124,7 +135,13 @@ export function createFeedStore(client: Pick<ApiClient, 'events.list' | 'runs.li
           ids.push(id)
         }
       }
-      store.setState({ ids, phase: 'ready', nextCursor: page.nextCursor, version: state.version + 1 })
+      store.setState({
+        ids,
+        phase: 'ready',
+        nextCursor: page.nextCursor,
+        searchPending: page.searchPending ?? 0,
+        version: state.version + 1,
+      })
     } catch (error) {
       if (mine !== generation) return
       store.setState({ phase: 'error', error: describeError(error) })
@@ -154,6 +171,8 @@ export function createFeedStore(client: Pick<ApiClient, 'events.list' | 'runs.li
         ids: more.length ? [...now.ids, ...more] : now.ids,
         nextCursor: page.nextCursor,
         loadingMore: false,
+        // The newest answer knows best how far the index has come.
+        searchPending: page.searchPending ?? 0,
         version: now.version + 1,
       })
     } catch (error) {
