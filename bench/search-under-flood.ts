@@ -85,7 +85,7 @@ export async function runSearchUnderFloodBench(options: { floodMs: number }): Pr
     const behind = stored() - indexed()
     gaps.restart()
     const searchStarted = performance.now()
-    await engine.call('events.list', { q: 'flood', limit: 50 })
+    const { searchPending } = await engine.call('events.list', { q: 'flood', limit: 50 })
     const searchMs = performance.now() - searchStarted
     const searchGapMs = gaps.longestMs
     const result = await flood
@@ -109,7 +109,9 @@ export async function runSearchUnderFloodBench(options: { floodMs: number }): Pr
         unit: 'ms',
         baseline: { name: 'the same search after the flood', value: idleSearchMs },
         ratio: searchMs / idleSearchMs,
-        note: 'the search waits for the index to catch up, which it does in batches that leave intake running',
+        note: `the search waits for the index to catch up, which it does in batches that leave intake running${
+          searchPending ? `; it gave up waiting, ${searchPending} events unseen` : ''
+        }`,
       },
     ]
   } finally {

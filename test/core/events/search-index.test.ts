@@ -34,7 +34,8 @@ async function waitUntil(done: () => boolean): Promise<void> {
 describe('search index, in its own file and off the intake thread', () => {
   let t: TestEngine
   beforeEach(async () => {
-    t = await startTestEngine()
+    // A search here always waits for the index to catch up, however slow the machine.
+    t = await startTestEngine({ searchWaitMs: 60_000 })
     await t.engine.call('sources.create', { id: 'shop', name: 'Shop', provider: 'none' })
   })
   afterEach(() => t.close())
