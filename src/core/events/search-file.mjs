@@ -59,19 +59,22 @@ export function attachSearchFile(db, indexFile) {
 }
 
 /**
- * Whether the event the index reached is still the one at that seq (an index that reached nothing belongs to any
- * store). Retention deleting exactly that event also reads as "not", which costs a rebuild, never a wrong match.
+ * Whether the event the index reached is still the one at that seq, or its deletion is in the log and not yet
+ * applied (retention deleted it just before a stop). An index that reached nothing belongs to any store.
  * @param {import('better-sqlite3').Database} db
  */
 function belongsToStore(db) {
-  const progress = /** @type {{ indexed_seq: number, indexed_id: string | null } | undefined} */ (
-    db.prepare(`SELECT indexed_seq, indexed_id FROM search.progress`).get()
-  )
+  const progress =
+    /** @type {{ indexed_seq: number, indexed_id: string | null, forgotten_id: number } | undefined} */ (
+      db.prepare(`SELECT indexed_seq, indexed_id, forgotten_id FROM search.progress`).get()
+    )
   if (!progress || progress.indexed_seq === 0) return true
-  return (
-    db.prepare(`SELECT id FROM main.events WHERE seq = ?`).pluck().get(progress.indexed_seq) ===
-    progress.indexed_id
-  )
+  const id = db.prepare(`SELECT id FROM main.events WHERE seq = ?`).pluck().get(progress.indexed_seq)
+  if (id === progress.indexed_id) return true
+  const deletionPending = db
+    .prepare(`SELECT 1 FROM main.search_forget WHERE seq = ? AND id > ? LIMIT 1`)
+    .get(progress.indexed_seq, progress.forgotten_id)
+  return deletionPending !== undefined
 }
 
 /**

@@ -307,6 +307,30 @@ describe('search index step (no worker)', () => {
     expect(rows()).toBe(3)
   })
 
+  it('keeps an index whose newest event was deleted just before a stop, and applies the deletion', async () => {
+    const kept = add('{"w":"sorrel"}')
+    const newest = add('{"w":"sorrel tarragon"}')
+    index.indexAll()
+    await index.stop()
+    // Retention deletes exactly the event the index reached, and the engine stops before the worker hears of it.
+    db.prepare(`DELETE FROM events WHERE id = ?`).run(newest.id)
+
+    index = new SearchIndex({
+      storeFile: join(dir.path, 'switchboard.db'),
+      indexFile: join(dir.path, 'search.db'),
+      batch: 50,
+    })
+    store.useSearchIndex(index.reader)
+    // Not rebuilt: the pointer stands…
+    expect(index.indexedUpTo()).toBe(2)
+    expect(rows()).toBe(2)
+    // …and the deletion is applied from the log.
+    expect(index.indexAll()).toBe(0)
+    expect(rows()).toBe(1)
+    expect(search('sorrel')).toEqual([kept.id])
+    expect(search('tarragon')).toEqual([])
+  })
+
   it('a crash mid-step loses nothing: the pointer commits with the rows', () => {
     for (let i = 0; i < 10; i++) add(`{"w":"vanilla ${i}"}`)
     // A step that fails inside its transaction (the index file read-only) leaves the pointer where it was.
