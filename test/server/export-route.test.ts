@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EventStore } from '../../src/core/events/event-store'
+import { EventStore, type NewEvent } from '../../src/core/events/event-store'
 import { newId } from '../../src/core/ids'
 import type { Engine } from '../../src/core/engine'
 import { exportRoute } from '../../src/server/export-route'
@@ -34,6 +34,31 @@ afterAll(async () => {
 })
 
 const auth = () => ({ authorization: `Bearer ${server.token}` })
+
+/** An accepted event as the receiver would store it, for writing straight to the store. */
+const storedEvent = (sourceId: string, dedupId: string, body: Buffer): NewEvent => ({
+  id: newId('evt'),
+  sourceId,
+  provider: 'none',
+  receivedAt: Date.now(),
+  method: 'POST',
+  path: `/hooks/${sourceId}`,
+  query: '',
+  headers: {},
+  contentType: 'application/json',
+  body,
+  bodySize: body.length,
+  bodyTruncated: false,
+  dedupId,
+  duplicateOf: null,
+  type: null,
+  status: 'accepted',
+  verification: 'unsigned',
+  reason: null,
+  hop: 0,
+  summary: '',
+  bodySha256: null,
+})
 const lines = (text: string) =>
   text
     .split('\n')
@@ -75,29 +100,7 @@ describe('GET /api/events/export', () => {
     const body = Buffer.from('{"bulk":true}')
     server.engine.db.transaction(() => {
       for (let i = 0; i < 1234; i++) {
-        store.insert({
-          id: newId('evt'),
-          sourceId: 'bulk',
-          provider: 'none',
-          receivedAt: Date.now(),
-          method: 'POST',
-          path: '/hooks/bulk',
-          query: '',
-          headers: {},
-          contentType: 'application/json',
-          body,
-          bodySize: body.length,
-          bodyTruncated: false,
-          dedupId: `bulk-${i}`,
-          duplicateOf: null,
-          type: null,
-          status: 'accepted',
-          verification: 'unsigned',
-          reason: null,
-          hop: 0,
-          summary: '',
-          bodySha256: null,
-        })
+        store.insert(storedEvent('bulk', `bulk-${i}`, body))
       }
     })()
     const rows = lines(
@@ -205,29 +208,7 @@ describe('GET /api/events/export while the search index is far behind', () => {
       behind.engine.db.transaction(() => {
         for (let i = 0; i < 20_000; i++) {
           const body = Buffer.from(`{"n":${i},"word":"${i === 0 ? 'quince' : 'pear'}"}`)
-          store.insert({
-            id: newId('evt'),
-            sourceId: 'orchard',
-            provider: 'none',
-            receivedAt: Date.now(),
-            method: 'POST',
-            path: '/hooks/orchard',
-            query: '',
-            headers: {},
-            contentType: 'application/json',
-            body,
-            bodySize: body.length,
-            bodyTruncated: false,
-            dedupId: `orchard-${i}`,
-            duplicateOf: null,
-            type: null,
-            status: 'accepted',
-            verification: 'unsigned',
-            reason: null,
-            hop: 0,
-            summary: '',
-            bodySha256: null,
-          })
+          store.insert(storedEvent('orchard', `orchard-${i}`, body))
         }
       })()
       const headers = { authorization: `Bearer ${behind.token}` }

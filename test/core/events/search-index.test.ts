@@ -205,16 +205,21 @@ describe('search index step (no worker)', () => {
   let db: Db
   let store: EventStore
   let index: SearchIndex
-  beforeEach(() => {
-    dir = tempDir('switchboard-search-')
-    db = openDatabase({ file: join(dir.path, 'switchboard.db') })
-    store = new EventStore(db)
-    index = new SearchIndex({
+  /** A SearchIndex on this store's files, answering the store's searches (as the engine wires it). */
+  const openIndex = (): SearchIndex => {
+    const opened = new SearchIndex({
       storeFile: join(dir.path, 'switchboard.db'),
       indexFile: join(dir.path, 'search.db'),
       batch: 50,
     })
-    store.useSearchIndex(index.reader)
+    store.useSearchIndex(opened.reader)
+    return opened
+  }
+  beforeEach(() => {
+    dir = tempDir('switchboard-search-')
+    db = openDatabase({ file: join(dir.path, 'switchboard.db') })
+    store = new EventStore(db)
+    index = openIndex()
   })
   afterEach(async () => {
     await index.stop()
@@ -294,12 +299,7 @@ describe('search index step (no worker)', () => {
     const elder = add('{"w":"elder"}')
     expect(elder.id).not.toBe(third.id)
 
-    index = new SearchIndex({
-      storeFile: join(dir.path, 'switchboard.db'),
-      indexFile: join(dir.path, 'search.db'),
-      batch: 50,
-    })
-    store.useSearchIndex(index.reader)
+    index = openIndex()
     expect(index.indexedUpTo()).toBe(0)
     index.indexAll()
     expect(search('basil')).toEqual([])
@@ -315,12 +315,7 @@ describe('search index step (no worker)', () => {
     // Retention deletes exactly the event the index reached, and the engine stops before the worker hears of it.
     db.prepare(`DELETE FROM events WHERE id = ?`).run(newest.id)
 
-    index = new SearchIndex({
-      storeFile: join(dir.path, 'switchboard.db'),
-      indexFile: join(dir.path, 'search.db'),
-      batch: 50,
-    })
-    store.useSearchIndex(index.reader)
+    index = openIndex()
     // Not rebuilt: the pointer stands…
     expect(index.indexedUpTo()).toBe(2)
     expect(rows()).toBe(2)
