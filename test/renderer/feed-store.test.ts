@@ -67,6 +67,29 @@ describe('the feed store', () => {
     expect(feed.store.getState().nextCursor).toBeNull()
   })
 
+  it('pages on after a filter changed while a next page was on its way', async () => {
+    let answerStale!: (page: EventPage) => void
+    const calls: unknown[] = []
+    const client = {
+      'events.list': vi.fn((args: { before?: string }) => {
+        calls.push(args)
+        if (calls.length === 2) return new Promise<EventPage>((resolve) => (answerStale = resolve))
+        return Promise.resolve({ items: [makeEvent()], nextCursor: args.before ? null : '50' })
+      }),
+      'runs.list': vi.fn(async () => ({ items: [], nextCursor: null })),
+    }
+    const feed = createFeedStore(client)
+    await feed.load()
+    const stale = feed.loadMore()
+    await feed.setFilter({ source: 'shop' })
+    answerStale({ items: [makeEvent()], nextCursor: null })
+    await stale
+    await feed.loadMore()
+    expect(calls).toHaveLength(4)
+    expect(calls[3]).toEqual({ source: 'shop', before: '50', limit: 200 })
+    expect(feed.store.getState().ids).toHaveLength(2)
+  })
+
   it('adds live events only when they match the source, status and type filter', async () => {
     const { client } = fakeClient()
     const feed = createFeedStore(client)

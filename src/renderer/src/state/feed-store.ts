@@ -10,6 +10,7 @@ import { createStore } from 'zustand/vanilla'
 import type { ApiClient, Change } from '../../../shared/contract'
 import type { EventStatus, EventSummary, RunSummary } from '../../../shared/domain'
 import { describeError } from '../api/api-errors'
+import { FIRST_LOAD, loadNextPage, type PagedState } from './paging'
 
 export interface FeedFilter {
   source?: string
@@ -19,7 +20,7 @@ export interface FeedFilter {
   q?: string
 }
 
-export interface FeedState {
+export interface FeedState extends PagedState {
   /** Ids of the events shown, newest first. */
   ids: string[]
   events: Map<string, EventSummary>
@@ -29,11 +30,7 @@ export interface FeedState {
   /** Bumped whenever a map above changes in place. */
   version: number
   filter: FeedFilter
-  phase: 'idle' | 'loading' | 'ready' | 'error'
   error: string | null
-  nextCursor: string | null
-  loadingMore: boolean
-  loadMoreError: string | null
   paused: boolean
   /** New matching events held back while paused, newest first; shown as "N new". */
   held: string[]
@@ -119,7 +116,7 @@ export function createFeedStore(client: Pick<ApiClient, 'events.list' | 'runs.li
       held: [],
       unsearched: 0,
       searchPending: 0,
-      nextCursor: null,
+      ...FIRST_LOAD,
     })
     try {
       const page = await client['events.list']({ ...filter, limit: PAGE_SIZE })
@@ -148,37 +145,26 @@ export function createFeedStore(client: Pick<ApiClient, 'events.list' | 'runs.li
     }
   }
 
-  async function loadMore(): Promise<void> {
-    const state = store.getState()
-    if (!state.nextCursor || state.loadingMore || state.phase !== 'ready') return
-    const mine = generation
-    store.setState({ loadingMore: true, loadMoreError: null })
-    try {
-      const page = await client['events.list']({
-        ...state.filter,
-        before: state.nextCursor,
-        limit: PAGE_SIZE,
-      })
-      if (mine !== generation) return
-      const now = store.getState()
-      const present = new Set(now.ids)
-      const more: string[] = []
-      for (const event of page.items) {
-        now.events.set(event.id, event)
-        if (!present.has(event.id)) more.push(event.id)
-      }
-      store.setState({
-        ids: more.length ? [...now.ids, ...more] : now.ids,
-        nextCursor: page.nextCursor,
-        loadingMore: false,
-        // The newest answer knows best how far the index has come.
-        searchPending: page.searchPending ?? 0,
-        version: now.version + 1,
-      })
-    } catch (error) {
-      if (mine !== generation) return
-      store.setState({ loadingMore: false, loadMoreError: describeError(error) })
-    }
+  function loadMore(): Promise<void> {
+    return loadNextPage(
+      store,
+      () => generation,
+      (state, before) => client['events.list']({ ...state.filter, before, limit: PAGE_SIZE }),
+      (page, now) => {
+        const present = new Set(now.ids)
+        const more: string[] = []
+        for (const event of page.items) {
+          now.events.set(event.id, event)
+          if (!present.has(event.id)) more.push(event.id)
+        }
+        return {
+          ids: more.length ? [...now.ids, ...more] : now.ids,
+          // The newest answer knows best how far the index has come.
+          searchPending: page.searchPending ?? 0,
+          version: now.version + 1,
+        }
+      },
+    )
   }
 
   /** Load recent runs so history rows show what their runs did (live changes keep them current). */

@@ -6,14 +6,11 @@ import { createStore } from 'zustand/vanilla'
 import type { ApiClient, Change } from '../../../shared/contract'
 import type { ActionRecord } from '../../../shared/domain'
 import { describeError } from '../api/api-errors'
+import { FIRST_LOAD, loadNextPage, type PagedState } from './paging'
 
-export interface HistoryState {
+export interface HistoryState extends PagedState {
   items: ActionRecord[]
-  phase: 'idle' | 'loading' | 'ready' | 'error'
   error: string | null
-  nextCursor: string | null
-  loadingMore: boolean
-  loadMoreError: string | null
 }
 
 export const HISTORY_PAGE = 100
@@ -33,7 +30,7 @@ export function createHistoryStore(client: Pick<ApiClient, 'actions.list'>) {
 
   async function load(): Promise<void> {
     const mine = ++generation
-    store.setState({ phase: 'loading', error: null })
+    store.setState({ phase: 'loading', error: null, ...FIRST_LOAD })
     try {
       const page = await client['actions.list']({ limit: HISTORY_PAGE })
       if (mine !== generation) return
@@ -51,24 +48,16 @@ export function createHistoryStore(client: Pick<ApiClient, 'actions.list'>) {
     }
   }
 
-  async function loadMore(): Promise<void> {
-    const state = store.getState()
-    if (!state.nextCursor || state.loadingMore || state.phase !== 'ready') return
-    const mine = generation
-    store.setState({ loadingMore: true, loadMoreError: null })
-    try {
-      const page = await client['actions.list']({ before: state.nextCursor, limit: HISTORY_PAGE })
-      if (mine !== generation) return
-      const known = new Set(store.getState().items.map((a) => a.id))
-      store.setState({
-        items: [...store.getState().items, ...page.items.filter((a) => !known.has(a.id))],
-        nextCursor: page.nextCursor,
-        loadingMore: false,
-      })
-    } catch (error) {
-      if (mine !== generation) return
-      store.setState({ loadingMore: false, loadMoreError: describeError(error) })
-    }
+  function loadMore(): Promise<void> {
+    return loadNextPage(
+      store,
+      () => generation,
+      (_, before) => client['actions.list']({ before, limit: HISTORY_PAGE }),
+      (page, state) => {
+        const known = new Set(state.items.map((a) => a.id))
+        return { items: [...state.items, ...page.items.filter((a) => !known.has(a.id))] }
+      },
+    )
   }
 
   function applyChanges(changes: readonly Change[]): void {
