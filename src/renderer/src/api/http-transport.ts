@@ -10,6 +10,7 @@ import type { Change, OperationArgs, OperationName, OperationResult } from '../.
 import { ApiError, operations } from '../../../shared/contract'
 import { codeForStatus, errorFromEnvelope } from './api-errors'
 import type { StreamHandlers, StreamStatus, Transport } from './client'
+import { browserTabSharing, joinSharedStream, type StreamFeed, type TabSharing } from './tab-share'
 
 /** What one operation becomes on the wire. */
 export interface HttpRequestShape {
@@ -86,14 +87,17 @@ export interface HttpTransportOptions {
   EventSource?: typeof EventSource
   /** Delay before reopening a stream the browser gave up on (non-200 answer). */
   reopenDelayMs?: number
+  /** How tabs share one change stream (see tab-share.ts); null: each opens its own. The browser's by default. */
+  tabSharing?: TabSharing | null
 }
 
-/** The browser transport: fetch for operations, one shared EventSource for the change stream. */
+/** The browser transport: fetch for operations, one EventSource for the change stream, shared by the tabs. */
 export function createHttpTransport(options: HttpTransportOptions = {}): Transport {
   const baseUrl = options.baseUrl ?? ''
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
   const EventSourceImpl = options.EventSource ?? globalThis.EventSource
   const reopenDelayMs = options.reopenDelayMs ?? 3000
+  const sharing = options.tabSharing === undefined ? browserTabSharing() : options.tabSharing
 
   async function call<K extends OperationName>(name: K, args: OperationArgs<K>): Promise<OperationResult<K>> {
     const shape = shapeRequest(name, args)
@@ -134,71 +138,98 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
   }
 
   const subscribers = new Set<StreamHandlers>()
-  let source: EventSource | null = null
   let status: StreamStatus = 'offline'
-  let hadGap = false
-  let reopenTimer: ReturnType<typeof setTimeout> | null = null
-
-  function setStatus(next: StreamStatus): void {
-    if (next === status) return
-    status = next
-    for (const s of subscribers) s.onStatus?.(next)
-  }
-
-  function open(): void {
-    if (!EventSourceImpl) {
-      setStatus('offline')
-      return
-    }
-    setStatus(hadGap ? 'reconnecting' : 'connecting')
-    const es = new EventSourceImpl(`${baseUrl}/api/stream`, { withCredentials: true })
-    source = es
-    es.onopen = () => {
-      setStatus('live')
-      if (hadGap) {
-        hadGap = false
-        for (const s of subscribers) s.onResync?.()
-      }
-    }
-    es.onmessage = (message: MessageEvent) => {
-      let change: Change
-      try {
-        change = JSON.parse(String(message.data)) as Change
-      } catch {
-        return // a keep-alive or something we do not understand: not a change
-      }
-      if (!change || typeof change !== 'object' || typeof change.type !== 'string') return
+  /** This tab's views. */
+  const local: StreamFeed = {
+    change: (change) => {
       for (const s of subscribers) s.onChange(change)
+    },
+    status: (next) => {
+      if (next === status) return
+      status = next
+      for (const s of subscribers) s.onStatus?.(next)
+    },
+    resync: () => {
+      for (const s of subscribers) s.onResync?.()
+    },
+  }
+
+  /**
+   * Open an EventSource on the change stream, delivering into `feed`, and reopen it when the browser gives up
+   * on it; after a gap (or when `afterGap`), `feed.resync` once it is open again. Returns the close function.
+   */
+  function openOwnStream(feed: StreamFeed, afterGap: boolean): () => void {
+    if (!EventSourceImpl) {
+      feed.status('offline')
+      return () => {}
     }
-    es.onerror = () => {
-      hadGap = true
-      if (es.readyState === 2 /* CLOSED: the browser will not retry by itself */) {
-        es.close()
-        source = null
-        setStatus('offline')
-        if (subscribers.size > 0 && reopenTimer === null) {
-          reopenTimer = setTimeout(() => {
-            reopenTimer = null
-            if (subscribers.size > 0 && source === null) open()
-          }, reopenDelayMs)
+    let source: EventSource | null = null
+    let hadGap = afterGap
+    let reopenTimer: ReturnType<typeof setTimeout> | null = null
+    const open = () => {
+      feed.status(hadGap ? 'reconnecting' : 'connecting')
+      const es = new EventSourceImpl(`${baseUrl}/api/stream`, { withCredentials: true })
+      source = es
+      es.onopen = () => {
+        feed.status('live')
+        if (hadGap) {
+          hadGap = false
+          feed.resync()
         }
-      } else {
-        setStatus('reconnecting')
+      }
+      es.onmessage = (message: MessageEvent) => {
+        let change: Change
+        try {
+          change = JSON.parse(String(message.data)) as Change
+        } catch {
+          return // a keep-alive or something we do not understand: not a change
+        }
+        if (!change || typeof change !== 'object' || typeof change.type !== 'string') return
+        feed.change(change)
+      }
+      es.onerror = () => {
+        hadGap = true
+        if (es.readyState === 2 /* CLOSED: the browser will not retry by itself */) {
+          es.close()
+          source = null
+          feed.status('offline')
+          reopenTimer ??= setTimeout(() => {
+            reopenTimer = null
+            if (source === null) open()
+          }, reopenDelayMs)
+        } else {
+          feed.status('reconnecting')
+        }
       }
     }
+    open()
+    return () => {
+      if (reopenTimer !== null) clearTimeout(reopenTimer)
+      reopenTimer = null
+      source?.close()
+      source = null
+    }
   }
+
+  /** Leaves the stream: this tab's own, or its share of the one another tab holds. */
+  let leave: (() => void) | null = null
 
   function subscribe(handlers: StreamHandlers): () => void {
     subscribers.add(handlers)
     handlers.onStatus?.(status)
-    if (!source && reopenTimer === null) open()
+    leave ??= sharing
+      ? joinSharedStream({
+          name: `switchboard-changes ${baseUrl}`,
+          sharing,
+          local,
+          openOwn: openOwnStream,
+        })
+      : openOwnStream(local, false)
     return () => {
       subscribers.delete(handlers)
       if (subscribers.size === 0) {
-        source?.close()
-        source = null
-        if (reopenTimer !== null) clearTimeout(reopenTimer)
-        reopenTimer = null
+        leave?.()
+        leave = null
         status = 'offline'
       }
     }
