@@ -18,7 +18,7 @@
  */
 import Database from 'better-sqlite3'
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
@@ -159,6 +159,7 @@ async function startProfile(dir: string): Promise<() => Promise<void>> {
   await session.post('Profiler.start')
   return async () => {
     const { profile } = await session.post('Profiler.stop')
+    mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, `switchboard-${Date.now()}.cpuprofile`), JSON.stringify(profile))
     session.disconnect()
   }

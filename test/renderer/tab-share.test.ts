@@ -39,6 +39,9 @@ function fakeLocks(): TabSharing['locks'] {
   }
 }
 
+/** What the tabs of one browser share: its locks and its channels. */
+const fakeSharing = (): TabSharing => ({ locks: fakeLocks(), BroadcastChannel })
+
 /** One tab: what its views received, and the streams it opened (with whether each followed a gap). */
 function tab(sharing: TabSharing) {
   const seen = { changes: [] as Change[], statuses: [] as string[], resyncs: 0 }
@@ -65,10 +68,7 @@ const change = (paused: boolean): Change => ({ type: 'intake', paused })
 
 describe('one change stream shared by the tabs', () => {
   it('opens one stream for all tabs, passes on what it hears, and hands it on when its tab leaves', async () => {
-    const sharing: TabSharing = {
-      locks: fakeLocks(),
-      BroadcastChannel,
-    }
+    const sharing = fakeSharing()
     const first = tab(sharing)
     await vi.waitFor(() => expect(first.opened).toHaveLength(1))
     expect(first.opened[0]!.afterGap).toBe(false)
@@ -104,10 +104,7 @@ describe('one change stream shared by the tabs', () => {
   })
 
   it('leaves quietly while still in line', async () => {
-    const sharing: TabSharing = {
-      locks: fakeLocks(),
-      BroadcastChannel,
-    }
+    const sharing = fakeSharing()
     const holder = tab(sharing)
     await vi.waitFor(() => expect(holder.opened).toHaveLength(1))
     const waiting = tab(sharing)
