@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Metrics } from '../../src/shared/domain'
-import { chartsFromMetrics } from '../../src/renderer/src/components/metrics-view'
+import { chartsFromMetrics, tilesFromMetrics } from '../../src/renderer/src/components/metrics-view'
 import { healthFromMetrics } from '../../src/renderer/src/components/sources-view'
 
 const metrics: Metrics = {
@@ -36,6 +36,32 @@ const metrics: Metrics = {
   queueDepth: 0,
   deadLettersOpen: 1,
 }
+
+describe('tiles from metrics', () => {
+  it('names each total for a reader and shows latencies and sizes in their units', () => {
+    const tiles = tilesFromMetrics({
+      ...metrics,
+      queueDepth: 12_345,
+      totals: {
+        unknownSource: 3,
+        ackLatencyP50Ms: 2.25,
+        ackLatencyP99Ms: 14.6,
+        storeBytes: 3_000_000_000,
+        later: 7,
+      },
+    })
+    expect(tiles.map((t) => [t.label, t.value])).toEqual([
+      ['Queue depth', (12_345).toLocaleString()],
+      ['Dead letters open', '1'],
+      ['Unknown source', '3'],
+      ['Ack latency p50', '2.3 ms'],
+      ['Ack latency p99', '15 ms'],
+      ['Store size', '2.79 GiB'],
+      // A total this build does not know yet still shows, under its own name.
+      ['later', '7'],
+    ])
+  })
+})
 
 describe('charts from metrics', () => {
   it('draws events per minute per source, and run outcomes summed over sources', () => {

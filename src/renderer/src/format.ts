@@ -37,7 +37,8 @@ export function formatAgo(ms: number | null, now = Date.now()): string {
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`
 }
 
 export function formatDuration(ms: number | null): string {

@@ -5,7 +5,7 @@ import { useStore } from 'zustand'
 import type { Metrics } from '../../../shared/domain'
 import { describeError } from '../api/api-errors'
 import { useApp } from '../app-context'
-import { formatTime } from '../format'
+import { formatBytes, formatTime } from '../format'
 import { AlertWebhookSettingsCard } from './alert-webhook-settings'
 
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d']
@@ -24,6 +24,42 @@ const TITLES: Record<string, string> = {
   'events.duplicate': 'Duplicate deliveries per minute',
 }
 const RUN_OUTCOMES = ['runs.succeeded', 'runs.failed', 'runs.dead'] as const
+
+const latency = (ms: number) => `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`
+/** How each of the engine's totals reads on a tile; a total not named here shows under its own name. */
+const TOTALS: Record<string, { label: string; format?: (value: number) => string }> = {
+  received: { label: 'Received' },
+  accepted: { label: 'Accepted' },
+  rejected: { label: 'Rejected (bad signature)' },
+  duplicates: { label: 'Duplicates' },
+  blocked: { label: 'Blocked (loop guard)' },
+  handshakes: { label: 'Handshakes' },
+  refused: { label: 'Refused (limits)' },
+  errors: { label: 'Store errors' },
+  unknownSource: { label: 'Unknown source' },
+  runsStarted: { label: 'Runs started' },
+  runsSucceeded: { label: 'Runs succeeded' },
+  runsFailed: { label: 'Runs failed' },
+  runsDead: { label: 'Runs dead' },
+  ackLatencyP50Ms: { label: 'Ack latency p50', format: latency },
+  ackLatencyP95Ms: { label: 'Ack latency p95', format: latency },
+  ackLatencyP99Ms: { label: 'Ack latency p99', format: latency },
+  storeBytes: { label: 'Store size', format: formatBytes },
+  alertsOpen: { label: 'Open alerts' },
+}
+
+/** The tiles above the charts: queue and dead letters, then the totals since the engine started. */
+export function tilesFromMetrics(metrics: Metrics): Array<{ key: string; label: string; value: string }> {
+  const count = (n: number) => n.toLocaleString()
+  return [
+    { key: 'queueDepth', label: 'Queue depth', value: count(metrics.queueDepth) },
+    { key: 'deadLettersOpen', label: 'Dead letters open', value: count(metrics.deadLettersOpen) },
+    ...Object.entries(metrics.totals).map(([key, value]) => {
+      const known = TOTALS[key]
+      return { key, label: known?.label ?? key, value: (known?.format ?? count)(value) }
+    }),
+  ]
+}
 
 function sumBySeriesTime(series: Metrics['series']): Array<[number, number]> {
   const sums = new Map<number, number>()
@@ -174,19 +210,11 @@ export default function MetricsView() {
       {!metrics && !error && <p role="status">Loading metrics…</p>}
       {metrics && (
         <>
-          <dl className="tiles">
-            <div>
-              <dt>Queue depth</dt>
-              <dd>{metrics.queueDepth}</dd>
-            </div>
-            <div>
-              <dt>Dead letters open</dt>
-              <dd>{metrics.deadLettersOpen}</dd>
-            </div>
-            {Object.entries(metrics.totals).map(([k, v]) => (
-              <div key={k}>
-                <dt>{k}</dt>
-                <dd>{v}</dd>
+          <dl className="tiles" aria-label="Totals since the engine started">
+            {tilesFromMetrics(metrics).map((tile) => (
+              <div key={tile.key}>
+                <dt>{tile.label}</dt>
+                <dd>{tile.value}</dd>
               </div>
             ))}
           </dl>
