@@ -192,7 +192,9 @@ export function DeadLettersView() {
       )}
       {state.phase === 'ready' && state.items.length === 0 && (
         <p className="empty">
-          No dead runs{state.filter.source || state.filter.workflow ? ' match these filters' : ''}. 🎉
+          {state.filter.source || state.filter.workflow
+            ? 'No dead runs match these filters.'
+            : 'No dead runs: every run has finished or is still going.'}
         </p>
       )}
       {state.items.length > 0 && (
