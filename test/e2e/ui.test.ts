@@ -207,11 +207,19 @@ describe('the UI against the headless server', () => {
     await page.getByLabel('Filter dead runs by source').selectOption(sourceId)
     const table = page.getByRole('table', { name: 'Dead runs' })
     await expect.poll(() => table.locator('tbody tr').count(), { timeout: 30_000 }).toBe(3)
+    // The actions cell stays in the table's grid: level with the row's other cells.
+    const firstRow = table.locator('tbody tr').first()
+    const [workflowCell, actionsCell] = await Promise.all([
+      firstRow.locator('td').first().boundingBox(),
+      firstRow.locator('td').last().boundingBox(),
+    ])
+    expect(actionsCell!.y).toBe(workflowCell!.y)
+    expect(actionsCell!.height).toBe(workflowCell!.height)
 
     crm.up()
     await page.getByRole('button', { name: 'Retry all matching…' }).click()
     const confirm = page.getByRole('alertdialog', { name: 'Confirm bulk retry' })
-    expect(await confirm.textContent()).toContain(`Retry 3 dead runs matching source ${sourceId}`)
+    expect(await confirm.textContent()).toContain('Retry 3 dead runs matching source Shop?')
     await shot('bulk-confirm')
     await confirm.getByRole('button', { name: 'Retry 3' }).click()
     await page.getByText('Retried 3 of 3.').waitFor()

@@ -34,27 +34,48 @@ function DeadRow({ run }: { run: RunSummary }) {
           Open event
         </a>
       </td>
-      <td className="actions">
-        <button type="button" className="small" onClick={() => void retry.run()} disabled={retry.pending}>
-          Retry
-        </button>
-        <button type="button" className="small" onClick={() => void resolve.run()} disabled={resolve.pending}>
-          Resolve
-        </button>
+      <td>
+        {/* A flex box inside the cell: a flex cell leaves the table's grid (its row lines drew out of step). */}
+        <div className="actions">
+          <button type="button" className="small" onClick={() => void retry.run()} disabled={retry.pending}>
+            Retry
+          </button>
+          <button
+            type="button"
+            className="small"
+            onClick={() => void resolve.run()}
+            disabled={resolve.pending}
+          >
+            Resolve
+          </button>
+        </div>
       </td>
     </tr>
   )
 }
 
-function filterText(filter: { source?: string; workflow?: string }): string {
-  const parts = [filter.source && `source ${filter.source}`, filter.workflow && `workflow ${filter.workflow}`]
+/** The filter in words, by the names the user sees in the pickers (their ids when unknown). */
+function filterText(
+  filter: { source?: string; workflow?: string },
+  nameOf: { source(id: string): string; workflow(id: string): string },
+): string {
+  const parts = [
+    filter.source && `source ${nameOf.source(filter.source)}`,
+    filter.workflow && `workflow ${nameOf.workflow(filter.workflow)}`,
+  ]
   return parts.filter(Boolean).join(' and ') || 'any source and workflow'
 }
 
 function BulkRetry() {
-  const { dead, system } = useApp()
+  const { dead, system, catalog } = useApp()
   const bulk = useStore(dead.store, (s) => s.bulk)
   const filter = useStore(dead.store, (s) => s.filter)
+  const sources = useStore(catalog.store, (s) => s.sources)
+  const workflows = useStore(catalog.store, (s) => s.workflows)
+  const nameOf = {
+    source: (id: string) => sources.find((s) => s.id === id)?.name ?? id,
+    workflow: (id: string) => workflows.find((w) => w.id === id)?.name ?? id,
+  }
 
   useEffect(() => {
     if (bulk.phase === 'done' && bulk.ids.length > 0) {
@@ -84,8 +105,8 @@ function BulkRetry() {
         aria-describedby="bulk-text"
       >
         <p id="bulk-text">
-          Retry {bulk.ids.length} dead run{bulk.ids.length === 1 ? '' : 's'} matching {filterText(filter)}?
-          Each resumes from its failed step.
+          Retry {bulk.ids.length} dead run{bulk.ids.length === 1 ? '' : 's'} matching{' '}
+          {filterText(filter, nameOf)}? Each resumes from its failed step.
         </p>
         <button type="button" className="primary" onClick={() => void dead.runBulk()} autoFocus>
           Retry {bulk.ids.length}
@@ -106,7 +127,7 @@ function BulkRetry() {
       )}
       {bulk.phase === 'done' &&
         (total === 0 ? (
-          <span>Nothing to retry: no dead run matches {filterText(filter)}.</span>
+          <span>Nothing to retry: no dead run matches {filterText(filter, nameOf)}.</span>
         ) : (
           <span>
             Retried {bulk.retried.length} of {total}
