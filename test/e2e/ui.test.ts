@@ -92,6 +92,8 @@ describe('the UI against the headless server', () => {
     sourceId = (await card.getAttribute('data-source-id'))!
     expect(sourceId).toBeTruthy()
     expect(await added.textContent()).toContain(`/hooks/${sourceId}`)
+    // The secret came from the provider: it is not shown back.
+    expect(await added.textContent()).not.toContain(SECRET)
     expect(await card.getByRole('button', { name: /Copy local URL/ }).count()).toBe(1)
     await shot('sources')
   })

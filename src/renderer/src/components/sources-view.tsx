@@ -208,6 +208,8 @@ function AddSource({ presets, onDone }: { presets: ProviderPreset[]; onDone: () 
   const [provider, setProvider] = useState<ProviderId>(presets[0]?.id ?? 'standard-webhooks')
   const [name, setName] = useState('')
   const [secret, setSecret] = useState('')
+  /** The secret the Generate button made, if any: the provider has not seen that one yet. */
+  const [generated, setGenerated] = useState<string | null>(null)
   const [options, setOptions] = useState<Record<string, string>>({})
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
@@ -230,7 +232,8 @@ function AddSource({ presets, onDone }: { presets: ProviderPreset[]; onDone: () 
       })
       catalog.putSource(source)
       system.report('ok', `Source ${source.name} added`)
-      setCreated({ source, secret: secret || null })
+      // A secret pasted from the provider is not shown back; one made here must reach the provider.
+      setCreated({ source, secret: secret && secret === generated ? secret : null })
     } catch (error) {
       const issues = issuesOf(error)
       setErrors(Object.fromEntries(issues.map((i) => [i.path, i.message])))
@@ -309,7 +312,15 @@ function AddSource({ presets, onDone }: { presets: ProviderPreset[]; onDone: () 
               spellCheck={false}
               placeholder="paste the provider's secret, or generate one"
             />
-            <button type="button" className="small" onClick={() => setSecret(generateSecret())}>
+            <button
+              type="button"
+              className="small"
+              onClick={() => {
+                const fresh = generateSecret()
+                setGenerated(fresh)
+                setSecret(fresh)
+              }}
+            >
               Generate
             </button>
           </span>
