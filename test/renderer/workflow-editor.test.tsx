@@ -59,6 +59,18 @@ describe('editor issues', () => {
     ])
   })
 
+  it("adds the server's issues, except where the schema already flags the same field", () => {
+    const doc = text({ id: 'w', name: 'W', trigger: { source: 's' }, steps: [{ id: 'a', kind: 'email' }] })
+    const { issues } = editorIssues(doc, schema, [
+      { path: 'steps.0.kind', message: 'unknown step kind "email"' },
+      { path: 'trigger.source', message: 'no source s' },
+    ])
+    expect(issues.map((i) => [i.path, i.origin])).toEqual([
+      ['trigger.source', 'server'],
+      ['steps.0.kind', 'schema'],
+    ])
+  })
+
   it('points a missing field at the object that lacks it', () => {
     const doc = text({ id: 'w', name: 'W', trigger: {}, steps: [] })
     const { issues } = editorIssues(doc, schema, [])

@@ -20,7 +20,8 @@ export interface EditorIssue {
 
 /**
  * Every problem with the editor's text, each placed on its line: a syntax error, else the schema's issues,
- * plus the server's own validation issues from the last save (shown until the text changes).
+ * plus the server's own validation issues from the last save (shown until the text changes) at the fields the
+ * schema did not already flag.
  */
 export function editorIssues(
   text: string,
@@ -36,11 +37,15 @@ export function editorIssues(
     const offset = locate(parsed.positions, path)
     return { path, message, offset, ...lineColumn(text, offset), origin }
   }
+  const schemaIssues = (schema ? checkAgainstSchema(schema, parsed.value) : []).map((i) =>
+    place(pathKey(i.path), i.message, 'schema'),
+  )
+  // The server checks the same schema first: where the editor already flags a field, its verdict on that field
+  // would say the same thing twice in other words.
+  const flagged = new Set(schemaIssues.map((i) => i.path))
   const issues = [
-    ...(schema ? checkAgainstSchema(schema, parsed.value) : []).map((i) =>
-      place(pathKey(i.path), i.message, 'schema'),
-    ),
-    ...serverIssues.map((i) => place(i.path, i.message, 'server')),
+    ...schemaIssues,
+    ...serverIssues.filter((i) => !flagged.has(i.path)).map((i) => place(i.path, i.message, 'server')),
   ]
   issues.sort((a, b) => a.offset - b.offset)
   return { value: parsed.value, issues }
