@@ -40,7 +40,7 @@ describe('packaging', () => {
     const config = await getConfig(root, null, null)
     await validateConfiguration(config, new DebugLogger(false))
     expect(config).toMatchObject({
-      asarUnpack: ['node_modules/better-sqlite3/**'],
+      asarUnpack: ['node_modules/better-sqlite3/**', 'out/main/search-*.mjs'],
       npmRebuild: false,
       afterPack: './scripts/after-pack.mjs',
       linux: { target: ['AppImage', 'deb'] },

@@ -43,8 +43,16 @@ const STOP_GRACE_MS = 2000
 /** A flood leaves the index a few hundred events behind, caught up in tens of milliseconds; a rebuild takes minutes. */
 const SEARCH_WAIT_MS = 1500
 
+/**
+ * A path inside the packaged app's archive, turned into the same path among the files unpacked beside it
+ * (electron-builder.yml `asarUnpack`); any other path as it is. The worker thread is started from real files.
+ */
+export function outsideAsar(path: string): string {
+  return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2')
+}
+
 /** The worker module, beside this one in the sources and copied beside the bundle (electron.vite.config.ts). */
-const WORKER_FILE = fileURLToPath(new URL('./search-worker.mjs', import.meta.url))
+const WORKER_FILE = outsideAsar(fileURLToPath(new URL('./search-worker.mjs', import.meta.url)))
 
 /**
  * The full-text index over events, in a file of its own (search.db) written by a worker thread: indexing a
@@ -120,7 +128,7 @@ export class SearchIndex {
         storeFile: this.options.storeFile,
         indexFile: this.options.indexFile,
         nativeBinding: this.options.nativeBinding,
-        sqliteModule: createRequire(import.meta.url).resolve('better-sqlite3'),
+        sqliteModule: outsideAsar(createRequire(import.meta.url).resolve('better-sqlite3')),
         batch: this.batch,
         settleMs: this.options.settleMs ?? 25,
       },

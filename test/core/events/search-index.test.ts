@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestEngine, type TestEngine } from '../../support/engine'
 import { http } from '../../support/http'
 import { createEngine, type EngineConfig } from '../../../src/core/engine'
-import { SearchIndex } from '../../../src/core/events/search-index'
+import { outsideAsar, SearchIndex } from '../../../src/core/events/search-index'
 import { EventStore, type NewEvent } from '../../../src/core/events/event-store'
 import { openDatabase, type Db } from '../../../src/core/store/database'
 import { tempDir } from '../../support/temp-dir'
@@ -335,5 +335,21 @@ describe('search index step (no worker)', () => {
     expect(index.indexedUpTo()).toBe(0)
     expect(index.indexAll()).toBe(10)
     expect(rows()).toBe(10)
+  })
+})
+
+describe('the worker in the packaged app', () => {
+  it('starts from the files unpacked beside the archive, on every platform', () => {
+    expect(outsideAsar('/opt/Switchboard/resources/app.asar/out/main/search-worker.mjs')).toBe(
+      '/opt/Switchboard/resources/app.asar.unpacked/out/main/search-worker.mjs',
+    )
+    expect(outsideAsar('C:\\Program Files\\Switchboard\\resources\\app.asar\\node_modules\\x.js')).toBe(
+      'C:\\Program Files\\Switchboard\\resources\\app.asar.unpacked\\node_modules\\x.js',
+    )
+    // Outside a package, and for a folder merely named like one, the path is left alone.
+    expect(outsideAsar('/work/switchboard/src/core/events/search-worker.mjs')).toBe(
+      '/work/switchboard/src/core/events/search-worker.mjs',
+    )
+    expect(outsideAsar('/data/app.asar.backup/x.mjs')).toBe('/data/app.asar.backup/x.mjs')
   })
 })
