@@ -5,6 +5,24 @@ import { startHeadless } from './headless'
 const USAGE = `Usage: npm run serve -- [--data-dir DIR] [--port 7770] [--api-port 7771] [--host 127.0.0.1]
                         [--no-tunnel] [--tunnel-host URL] [--subdomain NAME] [--external-url URL]`
 
+const HELP = `Switchboard, headless: the receiver, the workflows and the UI in a browser.
+
+${USAGE}
+
+  --data-dir DIR       where the database, the secret key and the API token live
+                       (default: SWITCHBOARD_DATA_DIR, else the platform's app-data folder)
+  --port N             the public receiver, the only port the tunnel forwards (default 7770; 0: a free port)
+  --api-port N         the control API and the UI, always on 127.0.0.1 (default 7771; 0: a free port)
+  --host ADDR          the receiver's bind address (default 127.0.0.1)
+  --no-tunnel          do not open a localtunnel
+  --tunnel-host URL    a self-hosted localtunnel relay (default https://localtunnel.me)
+  --subdomain NAME     the subdomain to ask the relay for (default: the one last used)
+  --external-url URL   you run your own reverse proxy: no tunnel, and this is the public URL
+  -h, --help           this text
+
+Environment: SWITCHBOARD_API_TOKEN sets the control API token (else one is made once and kept in
+<data-dir>/api-token); SWITCHBOARD_DATA_DIR sets the data folder.`
+
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
   const n = Number(value)
@@ -29,7 +47,7 @@ async function main(): Promise<void> {
     strict: true,
   })
   if (values.help) {
-    console.log(USAGE)
+    console.log(HELP)
     return
   }
   const headless = await startHeadless({

@@ -76,6 +76,30 @@ describe('npm run serve', () => {
     }
   })
 
+  it('explains every flag on --help, and exits', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let out = ''
+    child.stdout!.on('data', (d) => (out += d))
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(0)
+    for (const flag of [
+      '--data-dir',
+      '--port',
+      '--api-port',
+      '--host',
+      '--no-tunnel',
+      '--tunnel-host',
+      '--subdomain',
+      '--external-url',
+    ]) {
+      expect(out).toMatch(new RegExp(`^  ${flag} +\\S`, 'm'))
+    }
+    expect(out).toMatch(/SWITCHBOARD_API_TOKEN/)
+  })
+
   it('refuses a bad flag with a clear message and the usage', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', '--port', 'eighty'], {
       stdio: ['ignore', 'pipe', 'pipe'],
