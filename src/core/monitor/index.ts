@@ -36,7 +36,7 @@ export interface MonitorDeps {
   queueDepth(): number
   /** Dead letters the user has not resolved yet (see `countOpenDeadLetters`). */
   deadLettersOpen(): number
-  /** Folder holding switchboard.db (store size). */
+  /** Folder holding switchboard.db and search.db (store size). */
   dataDir: string
   /** Outgoing HTTP for the alert webhook. */
   fetch?: typeof fetch
@@ -144,13 +144,15 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     (alert) => void webhook.send(alert),
     (message, error) => log('error', message, { error: String(error) }),
   )
+  // The store and the full-text index beside it (search.db, derived from it, but disk the app uses all the same).
+  const indexFile = join(deps.dataDir, 'search.db')
   const storeBytes = () => {
     let used = 0
-    for (const file of [dbFile, `${dbFile}-wal`]) {
+    for (const file of [dbFile, `${dbFile}-wal`, indexFile, `${indexFile}-wal`]) {
       try {
         used += statSync(file).size
       } catch {
-        // The WAL may not exist (checkpointed and truncated).
+        // A WAL may not exist (checkpointed and truncated), nor the index before the engine first built it.
       }
     }
     let free: number | null

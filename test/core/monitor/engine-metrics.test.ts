@@ -1,4 +1,6 @@
 import { sign } from '@octokit/webhooks-methods'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Metrics } from '../../../src/shared/domain'
 import { startTestEngine, type TestEngine } from '../../support/engine'
@@ -136,5 +138,27 @@ describe('metrics through the real receiver and orchestrator', () => {
       retention: { maxEvents: 10 },
     })
     expect(await engine.call('alerts.list', { open: 'true' })).toEqual({ items: [] })
+  })
+})
+
+describe('store size', () => {
+  it('counts the full-text index beside the store, since it is disk the app uses too', async () => {
+    t = await startTestEngine()
+    const files = ['switchboard.db', 'switchboard.db-wal', 'search.db', 'search.db-wal']
+    const onDisk = () =>
+      files.reduce((sum, f) => {
+        try {
+          return sum + statSync(join(t!.dataDir, f)).size
+        } catch {
+          return sum
+        }
+      }, 0)
+    expect(statSync(join(t.dataDir, 'search.db')).size).toBeGreaterThan(0)
+    // An idle engine: what is on disk just before and just after the call bounds what it counted.
+    const before = onDisk()
+    const { storeBytes } = (await t.engine.call('metrics.get', {})).totals
+    const after = onDisk()
+    expect(storeBytes).toBeGreaterThanOrEqual(Math.min(before, after))
+    expect(storeBytes).toBeLessThanOrEqual(Math.max(before, after))
   })
 })
