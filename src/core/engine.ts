@@ -166,6 +166,8 @@ export function createEngine(config: EngineConfig): Engine {
     callbackUrl: () => publicBase() ?? receiverBase(),
     log,
   })
+  // The search index is built after the monitor (it needs the events store wired first); read it through this.
+  let searchBacklog = (): number => 0
   const monitor = createMonitor({
     db: workDb,
     clock,
@@ -180,6 +182,7 @@ export function createEngine(config: EngineConfig): Engine {
     alertWebhook: config.alertWebhook ?? null,
     actions,
     onDedupKeysDeleted: (deleted) => dedup.release(deleted),
+    searchBacklog: () => searchBacklog(),
     log,
   })
   observers.push(monitor.observe)
@@ -214,6 +217,7 @@ export function createEngine(config: EngineConfig): Engine {
     log,
   })
   events.useSearchIndex(searchIndex.reader)
+  searchBacklog = () => searchIndex.backlog()
   changes.subscribe((change) => {
     if (change.type !== 'event') return
     searchIndex.notify()

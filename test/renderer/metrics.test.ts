@@ -47,6 +47,7 @@ describe('tiles from metrics', () => {
         ackLatencyP50Ms: 2.25,
         ackLatencyP99Ms: 14.6,
         storeBytes: 3_000_000_000,
+        searchBacklog: 1200,
         later: 7,
       },
     })
@@ -57,6 +58,7 @@ describe('tiles from metrics', () => {
       ['Ack latency p50', '2.3 ms'],
       ['Ack latency p99', '15 ms'],
       ['Store size', '2.79 GiB'],
+      ['Not yet searchable', (1200).toLocaleString()],
       // A total this build does not know yet still shows, under its own name.
       ['later', '7'],
     ])

@@ -201,6 +201,11 @@ export class SearchIndex {
     return total
   }
 
+  /** Events committed that the index has not reached yet (by seq: at most this many). */
+  backlog(): number {
+    return Math.max(0, this.reads.last() - this.indexedSeq)
+  }
+
   /** How far the index has come (the newest event seq it covers). */
   indexedUpTo(): number {
     return this.indexedSeq

@@ -47,6 +47,8 @@ export interface MonitorDeps {
   log?: Log
   /** The history of user actions: setting, rotating and testing the alert webhook are recorded there. */
   actions?: ActionLog
+  /** Events committed that the full-text index has not reached yet (it catches up on its own thread). */
+  searchBacklog?(): number
   /** Retention deleted these events' dedup keys (the engine's in-memory dedup index forgets them). */
   onDedupKeysDeleted?: (events: DedupRelease[]) => void
   /** Timer periods; defaults: rules every 30 s, retention hourly, per-minute rollups kept 7 days. */
@@ -286,6 +288,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     if (allAck.p99 !== null) totals.ackLatencyP99Ms = allAck.p99
     totals.storeBytes = storeBytes().used
     totals.alertsOpen = alerts.list(true).length
+    if (deps.searchBacklog) totals.searchBacklog = deps.searchBacklog()
 
     const { xs, values } = recorder.series(now, SERIES_MINUTES)
     const series: Metrics['series'] = []
@@ -356,10 +359,19 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       ),
       gauge(
         'switchboard_store_bytes',
-        'Bytes taken by the database file and its write-ahead log.',
+        'Bytes taken by the database and full-text index files and their write-ahead logs.',
         storeBytes().used,
       ),
       gauge('switchboard_alerts_open', 'Alerts currently open.', alerts.list(true).length),
+      ...(deps.searchBacklog
+        ? [
+            gauge(
+              'switchboard_search_backlog',
+              'Committed events the full-text index has not reached yet.',
+              deps.searchBacklog(),
+            ),
+          ]
+        : []),
     ]
     return renderPrometheus(families)
   }

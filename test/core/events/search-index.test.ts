@@ -67,6 +67,19 @@ describe('search index, in its own file and off the intake thread', () => {
     expect(indexedRows(indexFile())).toBe(30)
   })
 
+  it('reports how many committed events are not yet searchable, in the metrics and for Prometheus', async () => {
+    const store = new EventStore(t.engine.db)
+    // Written straight to the store: no webhook nudges the worker, so they wait for a search (or the sweep).
+    t.engine.db.transaction(() => {
+      for (let i = 0; i < 500; i++) store.insert(sampleEvent('shop', Date.now()))
+    })()
+    expect((await t.engine.call('metrics.get', {})).totals.searchBacklog).toBe(500)
+    expect(t.engine.prometheus()).toMatch(/^switchboard_search_backlog 500$/m)
+    await t.engine.call('events.list', { q: 'world' })
+    expect((await t.engine.call('metrics.get', {})).totals.searchBacklog).toBe(0)
+    expect(t.engine.prometheus()).toMatch(/^switchboard_search_backlog 0$/m)
+  })
+
   it('answers a webhook while the worker indexes a backlog for a search', async () => {
     const store = new EventStore(t.engine.db)
     t.engine.db.transaction(() => {

@@ -46,6 +46,7 @@ const TOTALS: Record<string, { label: string; format?: (value: number) => string
   ackLatencyP99Ms: { label: 'Ack latency p99', format: latency },
   storeBytes: { label: 'Store size', format: formatBytes },
   alertsOpen: { label: 'Open alerts' },
+  searchBacklog: { label: 'Not yet searchable' },
 }
 
 /** The tiles above the charts: queue and dead letters, then the totals since the engine started. */
