@@ -68,6 +68,10 @@ describe('search index, in its own file and off the intake thread', () => {
   })
 
   it('reports how many committed events are not yet searchable, in the metrics and for Prometheus', async () => {
+    // First the worker is up and idle: a webhook and a search see to that, and its settle timer has run out.
+    await http(`${t.url}/hooks/shop`, { body: '{"w":"first"}' })
+    await t.engine.call('events.list', { q: 'first' })
+    await new Promise((resolve) => setTimeout(resolve, 200))
     const store = new EventStore(t.engine.db)
     // Written straight to the store: no webhook nudges the worker, so they wait for a search (or the sweep).
     t.engine.db.transaction(() => {
