@@ -273,7 +273,7 @@ describe('the UI against the headless server', () => {
     await go('Charts')
     await page.getByRole('figure').filter({ hasText: 'Events received per minute' }).waitFor()
     expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0)
-    const totals = page.getByLabel('Totals since the engine started')
+    const totals = page.getByLabel('Engine figures')
     await totals.getByText('Ack latency p50').waitFor()
     expect(await totals.textContent()).toMatch(/Store size[\d.]+ (KiB|MiB)/)
     await shot('charts')

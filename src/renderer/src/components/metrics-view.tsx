@@ -49,7 +49,7 @@ const TOTALS: Record<string, { label: string; format?: (value: number) => string
   searchBacklog: { label: 'Not yet searchable' },
 }
 
-/** The tiles above the charts: queue and dead letters, then the totals since the engine started. */
+/** The tiles above the charts: queue and dead letters, then the engine's figures (counts since it started). */
 export function tilesFromMetrics(metrics: Metrics): Array<{ key: string; label: string; value: string }> {
   const count = (n: number) => n.toLocaleString()
   return [
@@ -211,7 +211,7 @@ export default function MetricsView() {
       {!metrics && !error && <p role="status">Loading metrics…</p>}
       {metrics && (
         <>
-          <dl className="tiles" aria-label="Totals since the engine started">
+          <dl className="tiles" aria-label="Engine figures">
             {tilesFromMetrics(metrics).map((tile) => (
               <div key={tile.key}>
                 <dt>{tile.label}</dt>
