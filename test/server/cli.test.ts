@@ -11,6 +11,20 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
 })
 
+/** Run `npm run serve`'s entry point with arguments it answers and exits on; what it printed and its code. */
+async function runToExit(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (err += d))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, out, err }
+}
+
 /** Start `npm run serve`'s entry point and wait for its three start-up lines. */
 async function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', ...args], {
@@ -77,13 +91,7 @@ describe('npm run serve', () => {
   })
 
   it('explains every flag on --help, and exits', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', '--help'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.push(child)
-    let out = ''
-    child.stdout!.on('data', (d) => (out += d))
-    const [code] = await once(child, 'exit')
+    const { code, out } = await runToExit(['--help'])
     expect(code).toBe(0)
     for (const flag of [
       '--data-dir',
@@ -101,13 +109,7 @@ describe('npm run serve', () => {
   })
 
   it('refuses a bad flag with a clear message and the usage', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', '--port', 'eighty'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.push(child)
-    let err = ''
-    child.stderr!.on('data', (d) => (err += d))
-    const [code] = await once(child, 'exit')
+    const { code, err } = await runToExit(['--port', 'eighty'])
     expect(code).toBe(1)
     expect(err).toMatch(/--port must be a port number/)
     expect(err).toMatch(/Usage: npm run serve/)
