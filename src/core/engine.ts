@@ -127,6 +127,14 @@ export function createEngine(config: EngineConfig): Engine {
   // Read once, before intake opens: every key an accepted event owns (see DedupIndex).
   const dedup = DedupIndex.load(db)
   const events = new EventStore(db, dedup)
+  const searchIndex = new SearchIndex({
+    storeFile: file,
+    indexFile: join(config.dataDir, 'search.db'),
+    nativeBinding: config.nativeBinding,
+    searchWaitMs: config.searchWaitMs,
+    log,
+  })
+  events.useSearchIndex(searchIndex.reader)
   const queue = new Queue(workDb, {
     clock,
     random,
@@ -166,8 +174,6 @@ export function createEngine(config: EngineConfig): Engine {
     callbackUrl: () => publicBase() ?? receiverBase(),
     log,
   })
-  // The search index is built after the monitor (it needs the events store wired first); read it through this.
-  let searchBacklog = (): number => 0
   const monitor = createMonitor({
     db: workDb,
     clock,
@@ -182,7 +188,7 @@ export function createEngine(config: EngineConfig): Engine {
     alertWebhook: config.alertWebhook ?? null,
     actions,
     onDedupKeysDeleted: (deleted) => dedup.release(deleted),
-    searchBacklog: () => searchBacklog(),
+    searchBacklog: () => searchIndex.backlog(),
     log,
   })
   observers.push(monitor.observe)
@@ -209,15 +215,6 @@ export function createEngine(config: EngineConfig): Engine {
   receiver.answerProbe = (nonce) => tunnel.answerProbe(nonce)
 
   events.setRunCounter((ids) => orchestrator.runCounts(ids))
-  const searchIndex = new SearchIndex({
-    storeFile: file,
-    indexFile: join(config.dataDir, 'search.db'),
-    nativeBinding: config.nativeBinding,
-    searchWaitMs: config.searchWaitMs,
-    log,
-  })
-  events.useSearchIndex(searchIndex.reader)
-  searchBacklog = () => searchIndex.backlog()
   changes.subscribe((change) => {
     if (change.type !== 'event') return
     searchIndex.notify()
