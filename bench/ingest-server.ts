@@ -1,6 +1,6 @@
 /**
  * One ingest server under test, run as its own child process by bench/ingest.ts so that the load generator
- * does not share its CPU: `tsx bench/ingest-server.ts <bare|reference|switchboard> <dataDir> [secret]`.
+ * does not share its CPU: `tsx bench/ingest-server.ts <mode> <dataDir> [secret]`.
  * Prints one line `READY <url> <path> <provider>` and serves until SIGTERM.
  *
  * - bare: node:http answering 200 to everything (the ceiling for any receiver on this machine).
@@ -9,6 +9,7 @@
  * - reference-verified: the same, plus the two checks the contract puts before every acknowledgement: the
  *   Standard Webhooks signature (HMAC-SHA256, 401 when wrong) and the delivery id seen before (answered as a
  *   duplicate, from an in-memory set). What a minimal receiver that may not skip them costs.
+ * - reference-mandated: the same, plus the event row as the issue lists it and a queued job (see mandated()).
  * - switchboard: createEngine on the data folder with one source (standard-webhooks when the preset exists,
  *   verified with the secret the bench signs with; else none).
  *
@@ -134,6 +135,114 @@ async function reference(verified: boolean): Promise<{ url: string; stop: () => 
   }
 }
 
+/**
+ * The floor of what the issue names, written as tightly as this file's other servers: (b′), plus the event row
+ * with every field the issue lists (method, path, query, headers, received time, source, delivery id,
+ * verification outcome, status) and a queued job for it in the same transaction, under the index a queue claims
+ * from. Delivery ids are unique per source the way Switchboard keeps them: read back from the rows into memory at
+ * start, and checked there by the one writer (a UNIQUE index over random ids costs a random B-tree page per
+ * webhook; with it this server reached 0.43 of the reference, without it 0.73). No feed indexes, search, limits,
+ * metrics or live changes.
+ */
+async function mandated(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const key = Buffer.from((secret ?? '').replace(/^whsec_/, ''), 'base64')
+  const db = new Database(join(dataDir!, 'reference-mandated.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, source_id TEXT NOT NULL,
+             received_at INTEGER NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, query TEXT NOT NULL,
+             headers TEXT NOT NULL, body BLOB NOT NULL, dedup_id TEXT NOT NULL, verification TEXT NOT NULL,
+             status TEXT NOT NULL)
+           ;
+           CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL, status TEXT NOT NULL,
+             attempts INTEGER NOT NULL DEFAULT 0, run_at INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER)
+           ;
+           CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, run_at)`)
+  // Read back at start, as after a restart: the one writer checks each delivery id here before the row is written.
+  const seen = new Set<string>(db.prepare(`SELECT dedup_id FROM events`).pluck().all() as string[])
+  const insert = db.prepare(
+    `INSERT INTO events (id, source_id, received_at, method, path, query, headers, body, dedup_id, verification,
+       status) VALUES (?, 'bench', ?, ?, ?, ?, ?, ?, ?, 'verified', 'accepted')`,
+  )
+  const enqueue = db.prepare(`INSERT INTO jobs (event_seq, status, run_at) VALUES (?, 'queued', ?)`)
+  interface Pending {
+    id: string
+    deliveryId: string
+    method: string
+    url: string
+    headers: string
+    body: Buffer
+    res: ServerResponse
+  }
+  let pending: Pending[] = []
+  const flush = () => {
+    const batch = pending
+    pending = []
+    const now = Date.now()
+    try {
+      db.transaction(() => {
+        for (const p of batch) {
+          const q = p.url.indexOf('?')
+          const { lastInsertRowid } = insert.run(
+            p.id,
+            now,
+            p.method,
+            q === -1 ? p.url : p.url.slice(0, q),
+            q === -1 ? '' : p.url.slice(q + 1),
+            p.headers,
+            p.body,
+            p.deliveryId,
+          )
+          enqueue.run(lastInsertRowid, now)
+        }
+      }).immediate()
+    } catch {
+      for (const p of batch) {
+        seen.delete(p.deliveryId)
+        p.res.writeHead(503).end()
+      }
+      return
+    }
+    for (const p of batch) {
+      const text = `{"id":"${p.id}","duplicate":false}`
+      p.res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
+    }
+  }
+  const server = createServer((req, res) => {
+    readBody(req, (body) => {
+      if (!signatureValid(req.headers, body, key)) {
+        res.writeHead(401, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
+        return
+      }
+      const deliveryId = req.headers['webhook-id'] as string
+      if (seen.has(deliveryId)) {
+        const text = '{"duplicate":true}'
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
+        return
+      }
+      seen.add(deliveryId)
+      if (pending.length === 0) setImmediate(flush)
+      pending.push({
+        id: randomUUID(),
+        deliveryId,
+        method: req.method ?? 'POST',
+        url: req.url ?? '/',
+        headers: JSON.stringify(req.headers),
+        body,
+        res,
+      })
+    })
+  })
+  const url = await listen(server)
+  return {
+    url,
+    stop: async () => {
+      await new Promise<void>((r) => server.close(() => r()))
+      db.close()
+    },
+  }
+}
+
 async function switchboard(): Promise<{ url: string; provider: string; stop: () => Promise<void> }> {
   const engine = createEngine({
     dataDir: dataDir!,
@@ -173,11 +282,15 @@ async function main(): Promise<void> {
       ? { ...(await bare()), provider: '-' }
       : mode === 'reference' || mode === 'reference-verified'
         ? { ...(await reference(mode === 'reference-verified')), provider: '-' }
-        : mode === 'switchboard'
-          ? await switchboard()
-          : null
+        : mode === 'reference-mandated'
+          ? { ...(await mandated()), provider: '-' }
+          : mode === 'switchboard'
+            ? await switchboard()
+            : null
   if (!started)
-    throw new Error(`unknown mode ${mode}; use bare, reference, reference-verified or switchboard`)
+    throw new Error(
+      `unknown mode ${mode}; use bare, reference, reference-verified, reference-mandated or switchboard`,
+    )
   console.log(`READY ${started.url} ${mode === 'switchboard' ? '/hooks/bench' : '/'} ${started.provider}`)
   process.on('SIGTERM', () => {
     started

@@ -13,8 +13,11 @@ import { findWrk, runWrk } from './wrk'
 
 const SERVER = fileURLToPath(new URL('./ingest-server.ts', import.meta.url))
 
-/** (a) bare, (b) reference, (b′) = `v` reference that verifies, (c) Switchboard. */
-type Server = 'a' | 'b' | 'v' | 'c'
+/**
+ * (a) bare, (b) reference, (b′) = `v` reference that verifies, (b″) = `m` the reference that does only what the
+ * issue names, (c) Switchboard.
+ */
+type Server = 'a' | 'b' | 'v' | 'm' | 'c'
 
 export interface IngestOptions {
   rounds: number
@@ -75,11 +78,12 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-ingest-'))
   const secret = `whsec_${randomBytes(24).toString('base64')}`
   const signer = new Webhook(secret)
-  const servers: Record<Server, ChildServer | null> = { a: null, b: null, v: null, c: null }
+  const servers: Record<Server, ChildServer | null> = { a: null, b: null, v: null, m: null, c: null }
   try {
     servers.a = await startChildServer(SERVER, ['bare', dir])
     servers.b = await startChildServer(SERVER, ['reference', dir])
     servers.v = await startChildServer(SERVER, ['reference-verified', dir, secret])
+    servers.m = await startChildServer(SERVER, ['reference-mandated', dir, secret])
     servers.c = await startChildServer(
       SERVER,
       ['switchboard', join(dir, 'switchboard'), secret],
@@ -101,15 +105,15 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
       non2xx: 0,
       errors: 0,
     })
-    const measured: Record<Server, Measured> = { a: empty(), b: empty(), v: empty(), c: empty() }
+    const measured: Record<Server, Measured> = { a: empty(), b: empty(), v: empty(), m: empty(), c: empty() }
     const wrk = process.env.BENCH_LOADGEN === 'node' ? null : findWrk()
     // wrk replays requests built beforehand, each once: enough unique ids for the fastest round of (b′) and
     // (c), learned from their warm-up (a repeated id is answered as a duplicate, which is cheaper); (a) and (b)
     // ignore ids, so a small set repeats for them.
-    const needsUniqueIds = (key: Server) => key === 'v' || key === 'c'
-    const perSecond: Record<Server, number> = { a: 0, b: 0, v: 20_000, c: 20_000 }
+    const needsUniqueIds = (key: Server) => key === 'v' || key === 'm' || key === 'c'
+    const perSecond: Record<Server, number> = { a: 0, b: 0, v: 20_000, m: 20_000, c: 20_000 }
     let exhausted = 0
-    const order: Server[] = ['a', 'b', 'v', 'c']
+    const order: Server[] = ['a', 'b', 'v', 'm', 'c']
     // Round 0 warms up every server (JIT, page cache, WAL file) and is not counted.
     for (let round = 0; round <= options.rounds; round++) {
       // Rotate the order so no server always runs right after another one's fsync-heavy round.
@@ -193,6 +197,7 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
     const a = summary(measured.a)
     const b = summary(measured.b)
     const v = summary(measured.v)
+    const m = summary(measured.m)
     const c = summary(measured.c)
     const pct = (x: number) => `${Math.round(x * 100)}%`
     const cpuNote = (s: ReturnType<typeof summary>) =>
@@ -224,6 +229,17 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         note: `what the two checks every answer needs cost alone, of the target's fifth; ${cpuNote(v)}`,
       },
       {
+        name: 'ingest (b″) reference doing only what the issue names',
+        value: m.rps,
+        unit: 'req/s',
+        baseline: { name: '(b)', value: b.rps },
+        ratio: m.rps / b.rps,
+        note:
+          `(b′) plus the event row with every field the issue lists and a queued job in the same transaction: ` +
+          `about the most a receiver that does the issue's work can reach; ` +
+          cpuNote(m),
+      },
+      {
         name: `ingest (c) Switchboard receiver (${provider} source)`,
         value: c.rps,
         unit: 'req/s',
@@ -238,6 +254,14 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         baseline: { name: '(b′)', value: v.rps },
         ratio: c.rps / v.rps,
         note: 'everything past the two checks: the full event row and its indexes, limits, search, live changes, metrics',
+      },
+      {
+        name: 'ingest c/b″',
+        value: c.rps,
+        unit: 'req/s',
+        baseline: { name: '(b″)', value: m.rps },
+        ratio: c.rps / m.rps,
+        note: "what Switchboard adds to the issue's work: limits, secrets kept out of the row, summary, search, live changes, metrics",
       },
       {
         name: 'ingest c/a',
@@ -293,7 +317,7 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         `generator in the bench process (bench/paced-load.ts), after the rounds below.`,
       `Ingest: ${options.rounds} alternating rounds of ${options.roundMs / 1000} s per server after a warm-up round; ` +
         `${options.connections} keep-alive connections; 1 KB JSON bodies signed with the standardwebhooks package ` +
-        `(sent to all four so the client's cost is equal). Each server is a child process; the load generator is ` +
+        `(sent to all five so the client's cost is equal). Each server is a child process; the load generator is ` +
         `${generator}. req/s is the median over rounds.`,
     ]
     return { rows, notes }
