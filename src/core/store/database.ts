@@ -70,10 +70,21 @@ export function migrate(db: Db, dir: string): number {
     const n = Number(file.slice(0, 3))
     if (n <= version) continue
     const sql = readFileSync(join(dir, file), 'utf8')
-    db.transaction(() => {
-      db.exec(sql)
-      db.pragma(`user_version = ${n}`)
-    }).immediate()
+    // A migration that edits the schema's text in place (a change SQLite documents as safe without rebuilding the
+    // table, such as a CHECK constraint) needs defensive mode lifted, for it alone; the schema version is then
+    // bumped so that this and every later connection parses the new text.
+    const editsSchema = /PRAGMA\s+writable_schema\s*=\s*ON/i.test(sql)
+    if (editsSchema) db.unsafeMode(true)
+    try {
+      db.transaction(() => {
+        const schemaVersion = db.pragma('schema_version', { simple: true }) as number
+        db.exec(sql)
+        if (editsSchema) db.pragma(`schema_version = ${schemaVersion + 1}`)
+        db.pragma(`user_version = ${n}`)
+      }).immediate()
+    } finally {
+      if (editsSchema) db.unsafeMode(false)
+    }
     version = n
   }
   return version
