@@ -84,6 +84,16 @@ interface Write {
   notice?: string
 }
 
+/** A request body being read: held, and counted in Receiver.buffered, until the request is done with. */
+interface Upload {
+  chunks: Buffer[]
+  size: number
+  /** Answered 413 or 503 while still arriving: the rest is ignored. */
+  refused: boolean
+  /** Not yet counted out (see Receiver.finish). */
+  open: boolean
+}
+
 interface WriteResult {
   status: EventStatus
   duplicateOf: string | null
@@ -214,15 +224,8 @@ export class Receiver {
     const q = rawUrl.indexOf('?')
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
     const query = q === -1 ? '' : rawUrl.slice(q + 1)
-    const observe = (
-      sourceId: string | null,
-      type: string | null,
-      status: ReceiverObservation['status'],
-      httpStatus: number,
-    ) => this.deps.observe?.({ sourceId, type, status, httpStatus, latencyMs: performance.now() - started })
-
     if (!path.startsWith(HOOKS)) {
-      observe(null, null, 'unknown-source', 404)
+      this.observe(started, null, null, 'unknown-source', 404)
       return this.refuse(req, res, 404, 'not_found', 'not found')
     }
     const rest = path.slice(HOOKS.length)
@@ -241,12 +244,12 @@ export class Receiver {
 
     const source = sourceId === null ? null : this.deps.sources.runtime(sourceId)
     if (!source || !source.enabled) {
-      observe(sourceId, null, 'unknown-source', 404)
+      this.observe(started, sourceId, null, 'unknown-source', 404)
       return this.refuse(req, res, 404, 'not_found', 'unknown source')
     }
     const method = req.method ?? 'GET'
     if (!source.provider.methods.includes(method)) {
-      observe(source.id, null, 'bad-method', 405)
+      this.observe(started, source.id, null, 'bad-method', 405)
       return this.refuse(req, res, 405, 'method_not_allowed', `method ${method} not allowed`, {
         allow: source.provider.methods.join(', '),
       })
@@ -258,7 +261,7 @@ export class Receiver {
     if (source.rateLimit) {
       const wait = this.rateLimiter.take(source.id, source.rateLimit.perSecond, source.rateLimit.burst, now)
       if (wait > 0) {
-        observe(source.id, null, 'rate-limited', 429)
+        this.observe(started, source.id, null, 'rate-limited', 429)
         return this.refuse(req, res, 429, 'rate_limited', 'rate limited', {
           'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
         })
@@ -267,57 +270,42 @@ export class Receiver {
     const limit = source.maxBodyBytes
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > limit) {
-      observe(source.id, null, 'too-large', 413)
+      this.observe(started, source.id, null, 'too-large', 413)
       return this.refuse(req, res, 413, 'payload_too_large', `body over the ${limit}-byte limit`)
     }
 
     this.inFlight++
-    const chunks: Buffer[] = []
-    let size = 0
-    let tooLarge = false
-    /** Stop holding this request's body (it is refused, or done with). */
-    const drop = () => {
-      this.buffered -= size
-      size = 0
-      chunks.length = 0
-    }
-    // 'aborted' can follow 'end' (the client leaves while its commit is pending): count each request once.
-    let counted = true
-    const finish = () => {
-      if (!counted) return
-      counted = false
-      drop()
-      this.done()
-    }
+    const upload: Upload = { chunks: [], size: 0, refused: false, open: true }
     req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return
-      size += chunk.length
+      if (upload.refused) return
+      upload.size += chunk.length
       this.buffered += chunk.length
       // A refused request is done here: once its answer is sent, Node drops the rest of the upload and the
       // request may never end or abort, so waiting for that would hold a graceful shutdown for its timeout.
-      if (size > limit) {
-        tooLarge = true
-        observe(source.id, null, 'too-large', 413)
+      if (upload.size > limit) {
+        upload.refused = true
+        this.observe(started, source.id, null, 'too-large', 413)
         this.refuse(req, res, 413, 'payload_too_large', `body over the ${limit}-byte limit`)
-        finish()
+        this.finish(upload)
         return
       }
       if (this.buffered > this.limits.maxBufferedBytes) {
-        tooLarge = true
-        observe(source.id, null, 'error', 503)
+        upload.refused = true
+        this.observe(started, source.id, null, 'error', 503)
         this.refuse(req, res, 503, 'unavailable', 'too many request bodies in flight, retry later', {
           'retry-after': '1',
         })
-        finish()
+        this.finish(upload)
         return
       }
-      chunks.push(chunk)
+      upload.chunks.push(chunk)
     })
-    req.on('error', finish)
-    req.on('aborted', finish)
+    req.on('error', () => this.finish(upload))
+    req.on('aborted', () => this.finish(upload))
     req.on('end', () => {
-      if (tooLarge) return finish()
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+      if (upload.refused) return this.finish(upload)
+      const { chunks } = upload
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, upload.size)
       const inbound: InboundRequest = {
         method,
         path,
@@ -326,8 +314,35 @@ export class Receiver {
         body,
         receivedAt: now,
       }
-      this.accept(source, inbound, res, observe).finally(finish)
+      this.accept(source, inbound, res, started).finally(() => this.finish(upload))
     })
+  }
+
+  /**
+   * One request's outcome, for metrics, timed from when its handling started. (A method rather than a closure
+   * made per request: under tsx, which the headless server runs on, every named closure costs a defineProperty.)
+   */
+  private observe(
+    started: number,
+    sourceId: string | null,
+    type: string | null,
+    status: ReceiverObservation['status'],
+    httpStatus: number,
+  ): void {
+    this.deps.observe?.({ sourceId, type, status, httpStatus, latencyMs: performance.now() - started })
+  }
+
+  /**
+   * The request is done with (answered, refused, or gone): stop holding its body and count it out once, since
+   * 'aborted' can follow 'end' when the client leaves while its commit is pending.
+   */
+  private finish(upload: Upload): void {
+    if (!upload.open) return
+    upload.open = false
+    this.buffered -= upload.size
+    upload.size = 0
+    upload.chunks.length = 0
+    this.done()
   }
 
   private done(): void {
@@ -342,7 +357,7 @@ export class Receiver {
     source: RuntimeSource,
     req: InboundRequest,
     res: ServerResponse,
-    observe: (s: string | null, t: string | null, st: ReceiverObservation['status'], h: number) => void,
+    started: number,
   ): Promise<void> {
     const { provider, ctx } = source
     const contentType = req.headers['content-type'] ?? null
@@ -368,17 +383,17 @@ export class Receiver {
             notice: handshake.notice,
           })
         } catch (error) {
-          return this.storeFailed(res, error, source.id, observe)
+          return this.storeFailed(res, error, source.id, started)
         }
       }
-      observe(source.id, null, 'handshake', handshake.status)
+      this.observe(started, source.id, null, 'handshake', handshake.status)
       res.writeHead(handshake.status, { 'cache-control': 'no-store', ...handshake.headers })
       res.end(handshake.body ?? '')
       return
     }
 
     if (provider.requiresJson && !(contentType ?? '').toLowerCase().includes('json')) {
-      observe(source.id, null, 'unsupported', 415)
+      this.observe(started, source.id, null, 'unsupported', 415)
       return this.refuse(
         null,
         res,
@@ -399,7 +414,7 @@ export class Receiver {
     }
     if (!verdict.ok) {
       const type = eventTypeOf(source, req, json)
-      observe(source.id, type, 'rejected', 401)
+      this.observe(started, source.id, type, 'rejected', 401)
       this.recordRejected(source, req, json, contentType, verdict.reason)
       return this.refuse(null, res, 401, 'unauthorized', verdict.reason)
     }
@@ -414,9 +429,9 @@ export class Receiver {
     try {
       result = await this.commits.submit({ event })
     } catch (error) {
-      return this.storeFailed(res, error, source.id, observe)
+      return this.storeFailed(res, error, source.id, started)
     }
-    observe(source.id, event.type, result.status, 200)
+    this.observe(started, source.id, event.type, result.status, 200)
     const answer: Record<string, unknown> = { id: event.id, duplicate: result.status === 'duplicate' }
     if (result.duplicateOf) answer.duplicateOf = result.duplicateOf
     if (result.status === 'blocked') answer.blocked = true
@@ -543,14 +558,9 @@ export class Receiver {
     if (wake) this.deps.queue.wake()
   }
 
-  private storeFailed(
-    res: ServerResponse,
-    error: unknown,
-    sourceId: string,
-    observe: (s: string | null, t: string | null, st: ReceiverObservation['status'], h: number) => void,
-  ): void {
+  private storeFailed(res: ServerResponse, error: unknown, sourceId: string, started: number): void {
     this.deps.log?.('error', 'store unavailable; answering 503', { error: String(error) })
-    observe(sourceId, null, 'error', 503)
+    this.observe(started, sourceId, null, 'error', 503)
     this.refuse(null, res, 503, 'unavailable', 'storage unavailable, retry later', { 'retry-after': '5' })
   }
 
