@@ -9,7 +9,7 @@
  * - reference-verified: the same, plus the two checks the contract puts before every acknowledgement: the
  *   Standard Webhooks signature (HMAC-SHA256, 401 when wrong) and the delivery id seen before (answered as a
  *   duplicate, from an in-memory set). What a minimal receiver that may not skip them costs.
- * - reference-mandated: the same, plus the event row as the issue lists it and a queued job (see mandated()).
+ * - reference-mandated: the same, plus the event row as the issue lists it and a queued job (see referenceRows()).
  * - switchboard: createEngine on the data folder with one source (standard-webhooks when the preset exists,
  *   verified with the secret the bench signs with; else none).
  *
@@ -69,86 +69,37 @@ function signatureValid(headers: IncomingMessage['headers'], body: Buffer, key: 
   })
 }
 
-async function reference(verified: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
-  const key = Buffer.from((secret ?? '').replace(/^whsec_/, ''), 'base64')
-  const seen = new Set<string>()
-  const db = new Database(join(dataDir!, verified ? 'reference-verified.db' : 'reference.db'))
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
-  db.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, received_at INTEGER NOT NULL,
-           headers TEXT NOT NULL, body BLOB NOT NULL)`)
-  const insert = db.prepare(`INSERT INTO events (id, received_at, headers, body) VALUES (?, ?, ?, ?)`)
-  let pending: Array<{ id: string; deliveryId: string; headers: string; body: Buffer; res: ServerResponse }> =
-    []
-  const flush = () => {
-    const batch = pending
-    pending = []
-    const now = Date.now()
-    try {
-      db.transaction(() => {
-        for (const p of batch) insert.run(p.id, now, p.headers, p.body)
-      }).immediate()
-    } catch {
-      for (const p of batch) {
-        seen.delete(p.deliveryId)
-        p.res.writeHead(503).end()
-      }
-      return
-    }
-    for (const p of batch) {
-      const text = `{"id":"${p.id}"}`
-      p.res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
-    }
-  }
-  const server = createServer((req, res) => {
-    readBody(req, (body) => {
-      if (verified) {
-        if (!signatureValid(req.headers, body, key)) {
-          res.writeHead(401, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
-          return
-        }
-        const deliveryId = req.headers['webhook-id'] as string
-        if (seen.has(deliveryId)) {
-          const text = '{"duplicate":true}'
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
-          return
-        }
-        seen.add(deliveryId)
-      }
-      if (pending.length === 0) setImmediate(flush)
-      pending.push({
-        id: randomUUID(),
-        deliveryId: String(req.headers['webhook-id']),
-        headers: JSON.stringify(req.headers),
-        body,
-        res,
-      })
-    })
-  })
-  const url = await listen(server)
-  return {
-    url,
-    stop: async () => {
-      await new Promise<void>((r) => server.close(() => r()))
-      db.close()
-    },
-  }
+/** A webhook a reference server accepted, waiting for its group's commit. */
+interface Accepted {
+  id: string
+  deliveryId: string
+  method: string
+  url: string
+  headers: string
+  body: Buffer
+  res: ServerResponse
 }
 
+/** The reference servers' three levels of work (see the file's head). */
+type ReferenceKind = 'plain' | 'verified' | 'mandated'
+
 /**
- * The floor of what the issue names, written as tightly as this file's other servers: (b′), plus the event row
- * with every field the issue lists (method, path, query, headers, received time, source, delivery id,
- * verification outcome, status) and a queued job for it in the same transaction, under the index a queue claims
- * from. Delivery ids are unique per source the way Switchboard keeps them: read back from the rows into memory at
- * start, and checked there by the one writer (a UNIQUE index over random ids costs a random B-tree page per
- * webhook; with it this server reached 0.43 of the reference, without it 0.73). No feed indexes, search, limits,
- * metrics or live changes.
+ * The rows a reference server writes for one accepted webhook, inside its group's transaction: `plain` and
+ * `verified` one row of four columns. `mandated` is the floor of what the issue names, written as tightly:
+ * the event row with every field the issue lists (method, path, query, headers, received time, source, delivery
+ * id, verification outcome, status) and a queued job for it, under the index a queue claims from. Delivery ids
+ * are unique per source the way Switchboard keeps them: read back from the rows into memory at start, and
+ * checked there by the one writer (a UNIQUE index over random ids costs a random B-tree page per webhook; with
+ * it this server reached 0.43 of the reference, without it 0.73). No feed indexes, search, limits, metrics or
+ * live changes.
  */
-async function mandated(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const key = Buffer.from((secret ?? '').replace(/^whsec_/, ''), 'base64')
-  const db = new Database(join(dataDir!, 'reference-mandated.db'))
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
+function referenceRows(db: Database.Database, kind: ReferenceKind): (a: Accepted, now: number) => void {
+  if (kind !== 'mandated') {
+    db.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL,
+               received_at INTEGER NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL)`)
+    const insert = db.prepare(`INSERT INTO events (id, received_at, headers, body) VALUES (?, ?, ?, ?)`)
+    return (a, now) => insert.run(a.id, now, a.headers, a.body)
+  }
   db.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, source_id TEXT NOT NULL,
              received_at INTEGER NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, query TEXT NOT NULL,
              headers TEXT NOT NULL, body BLOB NOT NULL, dedup_id TEXT NOT NULL, verification TEXT NOT NULL,
@@ -158,69 +109,66 @@ async function mandated(): Promise<{ url: string; stop: () => Promise<void> }> {
              attempts INTEGER NOT NULL DEFAULT 0, run_at INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER)
            ;
            CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, run_at)`)
-  // Read back at start, as after a restart: the one writer checks each delivery id here before the row is written.
-  const seen = new Set<string>(db.prepare(`SELECT dedup_id FROM events`).pluck().all() as string[])
   const insert = db.prepare(
     `INSERT INTO events (id, source_id, received_at, method, path, query, headers, body, dedup_id, verification,
        status) VALUES (?, 'bench', ?, ?, ?, ?, ?, ?, ?, 'verified', 'accepted')`,
   )
   const enqueue = db.prepare(`INSERT INTO jobs (event_seq, status, run_at) VALUES (?, 'queued', ?)`)
-  interface Pending {
-    id: string
-    deliveryId: string
-    method: string
-    url: string
-    headers: string
-    body: Buffer
-    res: ServerResponse
+  return (a, now) => {
+    const q = a.url.indexOf('?')
+    const path = q === -1 ? a.url : a.url.slice(0, q)
+    const query = q === -1 ? '' : a.url.slice(q + 1)
+    const { lastInsertRowid } = insert.run(a.id, now, a.method, path, query, a.headers, a.body, a.deliveryId)
+    enqueue.run(lastInsertRowid, now)
   }
-  let pending: Pending[] = []
+}
+
+async function reference(kind: ReferenceKind): Promise<{ url: string; stop: () => Promise<void> }> {
+  const key = Buffer.from((secret ?? '').replace(/^whsec_/, ''), 'base64')
+  const db = new Database(join(dataDir!, `reference-${kind}.db`))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  const write = referenceRows(db, kind)
+  // Read back at start, as after a restart: the one writer checks each delivery id here before its row is written.
+  const seen = new Set<string>(
+    kind === 'mandated' ? (db.prepare(`SELECT dedup_id FROM events`).pluck().all() as string[]) : [],
+  )
+  let pending: Accepted[] = []
   const flush = () => {
     const batch = pending
     pending = []
     const now = Date.now()
     try {
       db.transaction(() => {
-        for (const p of batch) {
-          const q = p.url.indexOf('?')
-          const { lastInsertRowid } = insert.run(
-            p.id,
-            now,
-            p.method,
-            q === -1 ? p.url : p.url.slice(0, q),
-            q === -1 ? '' : p.url.slice(q + 1),
-            p.headers,
-            p.body,
-            p.deliveryId,
-          )
-          enqueue.run(lastInsertRowid, now)
-        }
+        for (const a of batch) write(a, now)
       }).immediate()
     } catch {
-      for (const p of batch) {
-        seen.delete(p.deliveryId)
-        p.res.writeHead(503).end()
+      for (const a of batch) {
+        seen.delete(a.deliveryId)
+        a.res.writeHead(503).end()
       }
       return
     }
-    for (const p of batch) {
-      const text = `{"id":"${p.id}","duplicate":false}`
-      p.res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
+    for (const a of batch) {
+      const text = `{"id":"${a.id}"}`
+      a.res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
     }
   }
   const server = createServer((req, res) => {
     readBody(req, (body) => {
-      if (!signatureValid(req.headers, body, key)) {
-        res.writeHead(401, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
-        return
+      const deliveryId = String(req.headers['webhook-id'])
+      if (kind !== 'plain') {
+        if (!signatureValid(req.headers, body, key)) {
+          res.writeHead(401, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
+          return
+        }
+        if (seen.has(deliveryId)) {
+          const text = '{"duplicate":true}'
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
+          return
+        }
+        seen.add(deliveryId)
       }
-      const deliveryId = req.headers['webhook-id'] as string
-      if (seen.has(deliveryId)) {
-        const text = '{"duplicate":true}'
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length }).end(text)
-        return
-      }
-      seen.add(deliveryId)
       if (pending.length === 0) setImmediate(flush)
       pending.push({
         id: randomUUID(),
@@ -274,19 +222,24 @@ async function startProfile(dir: string): Promise<() => Promise<void>> {
   }
 }
 
+const REFERENCE_KINDS: Record<string, ReferenceKind> = {
+  reference: 'plain',
+  'reference-verified': 'verified',
+  'reference-mandated': 'mandated',
+}
+
 async function main(): Promise<void> {
   const profileDir = process.env.BENCH_PROFILE_DIR
   const stopProfile = profileDir ? await startProfile(profileDir) : async () => {}
+  const referenceKind = REFERENCE_KINDS[mode ?? '']
   const started =
     mode === 'bare'
       ? { ...(await bare()), provider: '-' }
-      : mode === 'reference' || mode === 'reference-verified'
-        ? { ...(await reference(mode === 'reference-verified')), provider: '-' }
-        : mode === 'reference-mandated'
-          ? { ...(await mandated()), provider: '-' }
-          : mode === 'switchboard'
-            ? await switchboard()
-            : null
+      : referenceKind
+        ? { ...(await reference(referenceKind)), provider: '-' }
+        : mode === 'switchboard'
+          ? await switchboard()
+          : null
   if (!started)
     throw new Error(
       `unknown mode ${mode}; use bare, reference, reference-verified, reference-mandated or switchboard`,
