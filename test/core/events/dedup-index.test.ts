@@ -1,11 +1,11 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DedupIndex, dedupKey } from '../../../src/core/events/dedup-index'
 import { EventStore } from '../../../src/core/events/event-store'
-import { DEFAULT_MIGRATIONS_DIR, openDatabase, type Db } from '../../../src/core/store/database'
+import { openDatabase, type Db } from '../../../src/core/store/database'
 import { createEngine } from '../../../src/core/engine'
 import { http } from '../../support/http'
+import { openStoreBefore } from '../../support/older-store'
 import { tempDir } from '../../support/temp-dir'
 import { sampleEvent } from '../monitor/fixture'
 
@@ -180,12 +180,7 @@ describe('dedup index', () => {
   it('migration 008 carries the keys of an existing store over', () => {
     const dir = tempDir('switchboard-dedup-migrate-')
     cleanups.push(() => dir.remove())
-    const older = join(dir.path, 'migrations-007')
-    mkdirSync(older)
-    for (const f of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith('.sql') && f < '008'))
-      copyFileSync(join(DEFAULT_MIGRATIONS_DIR, f), join(older, f))
-    const file = join(dir.path, 'switchboard.db')
-    const v7 = openDatabase({ file, migrationsDir: older })
+    const { file, db: v7 } = openStoreBefore(dir.path, '008')
     const insert = v7.prepare(
       `INSERT INTO events (id, source_id, received_at, method, path, headers, body, body_size, dedup_id, status,
          verification) VALUES (?, ?, 0, 'POST', '/', '{}', x'', 0, ?, ?, 'unsigned')`,

@@ -1,7 +1,6 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEFAULT_MIGRATIONS_DIR, openDatabase, type Db } from '../../../src/core/store/database'
+import { openDatabase, type Db } from '../../../src/core/store/database'
+import { openStoreBefore } from '../../support/older-store'
 import { tempDir } from '../../support/temp-dir'
 
 const cleanups: Array<() => void> = []
@@ -9,16 +8,10 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup()
 })
 
-/** A store migrated only up to (not including) migration `below`, in a fresh folder. */
 function storeBefore(below: string): { file: string; db: Db } {
   const dir = tempDir('switchboard-migrations-')
   cleanups.push(() => dir.remove())
-  const older = join(dir.path, `migrations-before-${below}`)
-  mkdirSync(older)
-  for (const f of readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith('.sql') && f < below))
-    copyFileSync(join(DEFAULT_MIGRATIONS_DIR, f), join(older, f))
-  const file = join(dir.path, 'switchboard.db')
-  return { file, db: openDatabase({ file, migrationsDir: older }) }
+  return openStoreBefore(dir.path, below)
 }
 
 function open(file: string, migrate = true): Db {
