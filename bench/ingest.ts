@@ -107,9 +107,9 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
     })
     const measured: Record<Server, Measured> = { a: empty(), b: empty(), v: empty(), m: empty(), c: empty() }
     const wrk = process.env.BENCH_LOADGEN === 'node' ? null : findWrk()
-    // wrk replays requests built beforehand, each once: enough unique ids for the fastest round of (b′) and
-    // (c), learned from their warm-up (a repeated id is answered as a duplicate, which is cheaper); (a) and (b)
-    // ignore ids, so a small set repeats for them.
+    // wrk replays requests built beforehand, each once: enough unique ids for the fastest round of (b′), (b″)
+    // and (c), learned from their warm-up (a repeated id is answered as a duplicate, which is cheaper); (a) and
+    // (b) ignore ids, so a small set repeats for them.
     const needsUniqueIds = (key: Server) => key === 'v' || key === 'm' || key === 'c'
     const perSecond: Record<Server, number> = { a: 0, b: 0, v: 20_000, m: 20_000, c: 20_000 }
     let exhausted = 0
@@ -261,7 +261,9 @@ export async function runIngestBench(options: IngestOptions): Promise<{ rows: Be
         unit: 'req/s',
         baseline: { name: '(b″)', value: m.rps },
         ratio: c.rps / m.rps,
-        note: "what Switchboard adds to the issue's work: limits, secrets kept out of the row, summary, search, live changes, metrics",
+        note:
+          "what Switchboard adds to the issue's work: the feed's indexes and summary, secrets kept out of the row, " +
+          'limits, search, live changes, metrics (and (c) enqueues no job here: no workflow listens to its source)',
       },
       {
         name: 'ingest c/a',
