@@ -8,7 +8,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup()
 })
 
-function storeBefore(below: string): { file: string; db: Db } {
+function storeBefore(below: string): ReturnType<typeof openStoreBefore> {
   const dir = tempDir('switchboard-migrations-')
   cleanups.push(() => dir.remove())
   return openStoreBefore(dir.path, below)
@@ -61,6 +61,19 @@ describe('migration 013: the events checks without IN lists', () => {
         /CHECK constraint failed: verification/,
       )
     }
+  })
+
+  it('leaves a store an older Switchboard can still open and write', () => {
+    const { file, db: v12, migrationsDir } = storeBefore('013')
+    v12.close()
+    openDatabase({ file }).close()
+    // The older code's migrations stop at 012: it applies nothing to a store at 13, and its rows still go in.
+    const older = openDatabase({ file, migrationsDir })
+    cleanups.push(() => void older.close())
+    expect(older.pragma('user_version', { simple: true })).toBe(13)
+    older.prepare(INSERT).run('evt_old', 'msg_old', 'accepted', 'verified')
+    expect(() => older.prepare(INSERT).run('evt_bad', 'msg_bad', 'queued', 'verified')).toThrow(/CHECK/)
+    expect(older.pragma('integrity_check', { simple: true })).toBe('ok')
   })
 
   it('leaves the connection in defensive mode: the schema cannot be written afterwards', () => {
