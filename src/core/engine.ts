@@ -13,7 +13,7 @@ import { ChangeBus } from './changes'
 import { systemClock, type Clock } from './clock'
 import { DedupIndex } from './events/dedup-index'
 import { EventStore } from './events/event-store'
-import { SearchIndex } from './events/search-index'
+import { INDEX_FILE_NAME, SearchIndex } from './events/search-index'
 import { createOrchestrator } from './orchestrator'
 import { createTunnelSupervisor, storedTunnelConfig } from './tunnel'
 import { countOpenDeadLetters, createMonitor } from './monitor'
@@ -25,7 +25,7 @@ import { SecretVault } from './secrets/vault'
 import { sendSample } from './sources/send-sample'
 import { SourceStore } from './sources/source-store'
 import { ActionLog } from './store/actions'
-import { openDatabase, restrictToOwner, type Db } from './store/database'
+import { openDatabase, restrictToOwner, STORE_FILE_NAME, type Db } from './store/database'
 import { DataDirLock } from './store/data-dir-lock'
 import { Settings } from './store/settings'
 
@@ -98,7 +98,7 @@ export function createEngine(config: EngineConfig): Engine {
   const log: Log = config.log ?? (() => {})
   const hopLimit = config.hopLimit ?? 5
   const workers = config.workers ?? 8
-  const file = join(config.dataDir, 'switchboard.db')
+  const file = join(config.dataDir, STORE_FILE_NAME)
   restrictToOwner(file)
   // Intake (acknowledged writes, fsynced per group commit) and work (workers' bookkeeping): see openDatabase.
   const db = openDatabase({ file, migrationsDir: config.migrationsDir, nativeBinding: config.nativeBinding })
@@ -129,7 +129,7 @@ export function createEngine(config: EngineConfig): Engine {
   const events = new EventStore(db, dedup)
   const searchIndex = new SearchIndex({
     storeFile: file,
-    indexFile: join(config.dataDir, 'search.db'),
+    indexFile: join(config.dataDir, INDEX_FILE_NAME),
     nativeBinding: config.nativeBinding,
     searchWaitMs: config.searchWaitMs,
     log,

@@ -7,6 +7,9 @@ import type { Db } from '../store/database'
 import { restrictToOwner } from '../store/database'
 import { attachSearchFile, prepareIndexStep, prepareProgressReads } from './search-file.mjs'
 
+/** The full-text index's file in the data folder, beside the store. */
+export const INDEX_FILE_NAME = 'search.db'
+
 export interface SearchIndexOptions {
   /** switchboard.db, already migrated. */
   storeFile: string

@@ -5,11 +5,12 @@ import type { ActionRecord, Metrics } from '../../shared/domain'
 import type { ChangeBus } from '../changes'
 import type { Clock } from '../clock'
 import type { DedupRelease } from '../events/dedup-index'
+import { INDEX_FILE_NAME } from '../events/search-index'
 import { newId } from '../ids'
 import type { ReceiverObservation } from '../receiver/receiver'
 import type { SecretCipher } from '../secrets/cipher'
 import type { ActionLog } from '../store/actions'
-import type { Db } from '../store/database'
+import { STORE_FILE_NAME, type Db } from '../store/database'
 import type { Settings } from '../store/settings'
 import type { AlertSink } from './alert-sink'
 import { AlertRules, RULES, type SourceRow } from './alert-rules'
@@ -100,7 +101,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   const evaluateMs = deps.intervals?.evaluateMs ?? 30_000
   const retentionMs = deps.intervals?.retentionMs ?? 60 * 60_000
   const rollupKeepMs = deps.intervals?.rollupKeepMs ?? 7 * 24 * 60 * 60_000
-  const dbFile = join(deps.dataDir, 'switchboard.db')
+  const dbFile = join(deps.dataDir, STORE_FILE_NAME)
 
   const stmt = {
     origin: db.prepare(`SELECT source_id, type FROM events WHERE id = ?`),
@@ -147,7 +148,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     (message, error) => log('error', message, { error: String(error) }),
   )
   // The store and the full-text index beside it (search.db, derived from it, but disk the app uses all the same).
-  const indexFile = join(deps.dataDir, 'search.db')
+  const indexFile = join(deps.dataDir, INDEX_FILE_NAME)
   const storeBytes = () => {
     let used = 0
     for (const file of [dbFile, `${dbFile}-wal`, indexFile, `${indexFile}-wal`]) {

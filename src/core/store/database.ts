@@ -22,6 +22,9 @@ export interface OpenOptions {
   migrate?: boolean
 }
 
+/** The store's file in the data folder. */
+export const STORE_FILE_NAME = 'switchboard.db'
+
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url))
 
 /**
